@@ -1,0 +1,56 @@
+# API Portal: `make run` to try it, `make test` to test it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+LOCALSTRIPE_PORT ?= 8420
+
+.PHONY: run test lint install install-test migrate seed localstripe worker beat clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-base: requirements/base.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/base.txt
+	touch $@
+
+# PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: browser tests drive the system's Chromium.
+$(VENV)/.installed-test: requirements/base.txt requirements/test.txt | $(BIN)/python
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install --quiet -r requirements/test.txt
+	touch $(VENV)/.installed-base $@
+
+install: $(VENV)/.installed-base
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+# Serve the portal on http://$(HOST):$(PORT) with localstripe beside it; Ctrl-C stops both.
+run: seed
+	@$(PY) manage.py run_localstripe --port $(LOCALSTRIPE_PORT) & LS=$$!; \
+	trap 'kill $$LS 2>/dev/null' EXIT INT TERM; \
+	echo "Portal on http://$(HOST):$(PORT)/  (localstripe on 127.0.0.1:$(LOCALSTRIPE_PORT))"; \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install-test
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+worker: install
+	$(BIN)/celery -A portal worker --loglevel INFO
+
+beat: install
+	$(BIN)/celery -A portal beat --loglevel INFO --schedule var/celerybeat-schedule
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

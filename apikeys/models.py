@@ -1,0 +1,62 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from groups.models import ApiGroup
+
+
+class KeyStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    REVOKED = "revoked", "Revoked"
+
+
+class ApiKey(models.Model):
+    """A group's API key. Only a hash of the secret is stored, never the secret."""
+
+    group = models.ForeignKey(
+        ApiGroup, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=80)
+    # SHA-256 of the whole secret, hex. Secrets carry 128+ random bits, so a fast
+    # hash is safe here and keeps verification under a microsecond.
+    secret_hash = models.CharField(max_length=64, unique=True)
+    last_four = models.CharField(max_length=4)
+    status = models.CharField(
+        max_length=16, choices=KeyStatus.choices, default=KeyStatus.ACTIVE
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # A regenerated key keeps working until then (a grace period), then stops.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replaces",
+    )
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["group", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=KeyStatus.values), name="apikey_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=KeyStatus.ACTIVE) | Q(revoked_at__isnull=False),
+                name="apikey_revoked_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.last_four})"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} ({self.last_four})"

@@ -1,0 +1,308 @@
+"""The only code that moves credits. Every movement is one ledger entry.
+
+Two paths write the same rows:
+- `post_entry` for purchases, top-ups, grants, adjustments and refunds: it locks the
+  account row, moves the balance and appends the entry in one transaction.
+- `debit_usage` for metered calls: it records the usage event, its hourly rollup,
+  the debit and the balance change together. On PostgreSQL this is one statement,
+  so a metered call costs a single round trip to write; elsewhere it is the same
+  work in a transaction.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from billing.models import PURCHASED_KINDS, BillingAccount, LedgerEntry, LedgerKind
+from billing.signals import balance_changed
+from usage.models import UsageEvent, UsageRollup
+
+logger = logging.getLogger(__name__)
+
+# last_used_at is a hint for people, not an audit trail: refresh it at most this often.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+class LedgerError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class BalanceMove:
+    group_id: int
+    before_micros: int
+    after_micros: int
+    entry_id: int
+
+
+def ensure_account(group_id: int) -> BillingAccount:
+    account, _ = BillingAccount.objects.get_or_create(group_id=group_id)
+    return account
+
+
+def get_balance(group_id: int) -> int:
+    balance = (
+        BillingAccount.objects.filter(group_id=group_id)
+        .values_list("balance_micros", flat=True)
+        .first()
+    )
+    return balance or 0
+
+
+def post_entry(
+    group_id: int,
+    kind: str,
+    amount_micros: int,
+    *,
+    actor=None,
+    actor_label: str = "",
+    note: str = "",
+    allow_negative_balance: bool = True,
+    **source,
+) -> tuple[LedgerEntry, BalanceMove]:
+    """Move `amount_micros` (signed) into a group's credits and record why.
+
+    With `allow_negative_balance=False` a debit that would leave the balance below
+    zero raises LedgerError and changes nothing. `source` holds the entry's links
+    (for example `payment=...`).
+    """
+    if kind == LedgerKind.USAGE:
+        raise LedgerError("usage is debited through debit_usage")
+    with transaction.atomic():
+        ensure_account(group_id)
+        account = BillingAccount.objects.select_for_update().get(group_id=group_id)
+        before = account.balance_micros
+        after = before + amount_micros
+        if amount_micros < 0 and after < 0 and not allow_negative_balance:
+            raise LedgerError("that would make the balance negative")
+        account.balance_micros = after
+        fields = ["balance_micros", "updated_at"]
+        if kind in PURCHASED_KINDS:
+            account.lifetime_purchased_micros += amount_micros
+            fields.append("lifetime_purchased_micros")
+        account.save(update_fields=fields)
+        entry = LedgerEntry.objects.create(
+            group_id=group_id,
+            kind=kind,
+            amount_micros=amount_micros,
+            balance_after_micros=after,
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            actor_label=actor_label,
+            note=note[:500],
+            created_at=timezone.now(),
+            **source,
+        )
+        move = BalanceMove(group_id, before, after, entry.pk)
+        balance_changed.send(
+            sender=LedgerEntry,
+            group_id=group_id,
+            before_micros=before,
+            after_micros=after,
+            kind=kind,
+        )
+    logger.info(
+        "ledger entry group=%s kind=%s amount_micros=%s balance_micros=%s entry=%s",
+        group_id,
+        kind,
+        amount_micros,
+        after,
+        entry.pk,
+    )
+    return entry, move
+
+
+def debit_usage(event: UsageEvent) -> BalanceMove:
+    """Record a priced, unsaved usage event and debit its cost, atomically.
+
+    The cost is debited in full even when it takes the balance below zero: a call
+    is admitted while the balance is positive and priced only when it ends.
+    """
+    if event.pk is not None:
+        raise LedgerError("usage event already recorded")
+    if event.created_at is None:
+        event.created_at = timezone.now()
+    if settings.DATABASE_IS_POSTGRES and connection.get_autocommit():
+        move = _debit_usage_one_statement(event)
+    else:
+        move = _debit_usage_in_transaction(event)
+    if move.after_micros <= 0 < move.before_micros:
+        logger.info(
+            "balance exhausted group=%s balance_micros=%s",
+            move.group_id,
+            move.after_micros,
+        )
+    return move
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+_EVENT_COLUMNS = (
+    "group_id",
+    "api_key_id",
+    "model",
+    "request_id",
+    "status",
+    "streamed",
+    "search_context_size",
+    "input_tokens",
+    "output_tokens",
+    "citation_tokens",
+    "reasoning_tokens",
+    "search_queries",
+    "input_cost_micros",
+    "output_cost_micros",
+    "citation_cost_micros",
+    "reasoning_cost_micros",
+    "request_cost_micros",
+    "search_cost_micros",
+    "cost_micros",
+    "latency_ms",
+    "created_at",
+)
+_ROLLUP_SUMS = (
+    "input_tokens",
+    "output_tokens",
+    "citation_tokens",
+    "reasoning_tokens",
+    "search_queries",
+    "cost_micros",
+)
+
+
+def _build_statement() -> str:
+    event_cols = ", ".join(_EVENT_COLUMNS)
+    event_vals = ", ".join(f"%({c})s" for c in _EVENT_COLUMNS)
+    rollup_cols = ", ".join(_ROLLUP_SUMS)
+    rollup_vals = ", ".join(f"%({c})s" for c in _ROLLUP_SUMS)
+    rollup_sets = ", ".join(
+        f"{c} = r.{c} + EXCLUDED.{c}" for c in ("requests", *_ROLLUP_SUMS)
+    )
+    # Data-modifying WITH clauses all run to completion in one atomic statement.
+    # Every insert selects FROM account: a group without one writes nothing.
+    # Only column names from the constants above are interpolated, never input.
+    return f"""
+    WITH account AS (
+        UPDATE billing_billingaccount
+        SET balance_micros = balance_micros - %(cost_micros)s,
+            updated_at = %(created_at)s
+        WHERE group_id = %(group_id)s
+        RETURNING balance_micros
+    ), event AS (
+        INSERT INTO usage_usageevent ({event_cols}) SELECT {event_vals} FROM account
+        RETURNING id
+    ), entry AS (
+        INSERT INTO billing_ledgerentry
+            (group_id, kind, amount_micros, balance_after_micros, actor_label, note,
+             usage_event_id, created_at)
+        SELECT %(group_id)s, 'usage', -%(cost_micros)s, account.balance_micros,
+               'api', '', event.id, %(created_at)s
+        FROM account, event
+        RETURNING id
+    ), rollup AS (
+        INSERT INTO usage_usagerollup AS r
+            (group_id, api_key_id, model, hour, requests, {rollup_cols})
+        SELECT %(group_id)s, %(api_key_id)s, %(model)s, %(hour)s, 1, {rollup_vals}
+        FROM account
+        ON CONFLICT (group_id, hour, api_key_id, model) DO UPDATE SET {rollup_sets}
+        RETURNING 1
+    ), touched AS (
+        UPDATE apikeys_apikey SET last_used_at = %(created_at)s
+        WHERE id = %(api_key_id)s
+          AND (last_used_at IS NULL OR last_used_at < %(stale_before)s)
+        RETURNING 1
+    )
+    SELECT account.balance_micros, event.id, entry.id FROM account, event, entry
+    """  # noqa: S608
+
+
+_STATEMENT = _build_statement()
+
+
+def _debit_usage_one_statement(event: UsageEvent) -> BalanceMove:
+    params = {column: getattr(event, column) for column in _EVENT_COLUMNS}
+    params["hour"] = _hour(event.created_at)
+    params["stale_before"] = event.created_at - LAST_USED_RESOLUTION
+    with connection.cursor() as cursor:
+        cursor.execute(_STATEMENT, params)
+        row = cursor.fetchone()
+        if row is None:
+            # The group had no account yet, so nothing was written: make one, retry.
+            ensure_account(event.group_id)
+            cursor.execute(_STATEMENT, params)
+            row = cursor.fetchone()
+    after, event_id, entry_id = row
+    event.pk = event_id
+    move = BalanceMove(event.group_id, after + event.cost_micros, after, entry_id)
+    balance_changed.send(
+        sender=LedgerEntry,
+        group_id=event.group_id,
+        before_micros=move.before_micros,
+        after_micros=after,
+        kind=LedgerKind.USAGE,
+    )
+    return move
+
+
+def _debit_usage_in_transaction(event: UsageEvent) -> BalanceMove:
+    with transaction.atomic():
+        account = BillingAccount.objects.select_for_update().get(
+            group_id=event.group_id
+        )
+        before = account.balance_micros
+        after = before - event.cost_micros
+        BillingAccount.objects.filter(pk=account.pk).update(
+            balance_micros=F("balance_micros") - event.cost_micros,
+            updated_at=event.created_at,
+        )
+        event.save(force_insert=True)
+        entry = LedgerEntry.objects.create(
+            group_id=event.group_id,
+            kind=LedgerKind.USAGE,
+            amount_micros=-event.cost_micros,
+            balance_after_micros=after,
+            actor_label="api",
+            usage_event=event,
+            created_at=event.created_at,
+        )
+        _add_to_rollup(event)
+        _touch_key(event)
+        balance_changed.send(
+            sender=LedgerEntry,
+            group_id=event.group_id,
+            before_micros=before,
+            after_micros=after,
+            kind=LedgerKind.USAGE,
+        )
+    return BalanceMove(event.group_id, before, after, entry.pk)
+
+
+def _add_to_rollup(event: UsageEvent) -> None:
+    key = {
+        "group_id": event.group_id,
+        "api_key_id": event.api_key_id,
+        "model": event.model,
+        "hour": _hour(event.created_at),
+    }
+    increments = {name: F(name) + getattr(event, name) for name in _ROLLUP_SUMS}
+    if not UsageRollup.objects.filter(**key).update(
+        requests=F("requests") + 1, **increments
+    ):
+        UsageRollup.objects.create(
+            **key, requests=1, **{name: getattr(event, name) for name in _ROLLUP_SUMS}
+        )
+
+
+def _touch_key(event: UsageEvent) -> None:
+    from apikeys.models import ApiKey
+
+    stale = event.created_at - LAST_USED_RESOLUTION
+    ApiKey.objects.filter(pk=event.api_key_id).exclude(last_used_at__gte=stale).update(
+        last_used_at=event.created_at
+    )

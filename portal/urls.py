@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from groups.views import home
+from portal.views import healthz
+
+admin.site.site_header = "API Portal operations"
+admin.site.site_title = "API Portal operations"
+
+# Each app owns its paths; group-scoped ones live under /g/<group_slug>/.
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("groups.urls")),
+]

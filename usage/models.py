@@ -1,0 +1,103 @@
+from django.db import models
+from django.db.models import Q
+
+from apikeys.models import ApiKey
+from groups.models import ApiGroup
+
+
+class SearchContextSize(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class CallStatus(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    # The client went away during a stream; what was generated is still charged.
+    CLIENT_DISCONNECTED = "client_disconnected", "Client disconnected"
+
+
+class UsageEvent(models.Model):
+    """One metered API call, priced when it ended. Amounts are integer micros.
+
+    Written once, in the same transaction as its ledger debit; never edited.
+    """
+
+    group = models.ForeignKey(ApiGroup, on_delete=models.PROTECT, related_name="+")
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.PROTECT, related_name="usage_events"
+    )
+    model = models.CharField(max_length=64)
+    request_id = models.CharField(max_length=64, unique=True)
+    status = models.CharField(
+        max_length=24, choices=CallStatus.choices, default=CallStatus.SUCCEEDED
+    )
+    streamed = models.BooleanField(default=False)
+    search_context_size = models.CharField(
+        max_length=8, choices=SearchContextSize.choices, blank=True
+    )
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    citation_tokens = models.PositiveIntegerField(default=0)
+    reasoning_tokens = models.PositiveIntegerField(default=0)
+    search_queries = models.PositiveIntegerField(default=0)
+    # Costs in micros of the portal currency, each rounded half up on its own;
+    # cost_micros is their sum.
+    input_cost_micros = models.BigIntegerField(default=0)
+    output_cost_micros = models.BigIntegerField(default=0)
+    citation_cost_micros = models.BigIntegerField(default=0)
+    reasoning_cost_micros = models.BigIntegerField(default=0)
+    request_cost_micros = models.BigIntegerField(default=0)
+    search_cost_micros = models.BigIntegerField(default=0)
+    cost_micros = models.BigIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["group", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cost_micros__gte=0), name="usage_cost_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    cost_micros=models.F("input_cost_micros")
+                    + models.F("output_cost_micros")
+                    + models.F("citation_cost_micros")
+                    + models.F("reasoning_cost_micros")
+                    + models.F("request_cost_micros")
+                    + models.F("search_cost_micros")
+                ),
+                name="usage_cost_is_sum_of_parts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} call {self.request_id}"
+
+
+class UsageRollup(models.Model):
+    """Usage summed per group, key, model and hour (UTC); what dashboards read."""
+
+    group = models.ForeignKey(ApiGroup, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=64)
+    hour = models.DateTimeField()
+    requests = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    citation_tokens = models.BigIntegerField(default=0)
+    reasoning_tokens = models.BigIntegerField(default=0)
+    search_queries = models.BigIntegerField(default=0)
+    cost_micros = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "hour", "api_key", "model"], name="one_rollup_per_hour"
+            ),
+        ]
+        indexes = [models.Index(fields=["api_key", "hour"])]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.hour:%Y-%m-%d %H}:00"
