@@ -1,0 +1,39 @@
+import pytest
+from django.core.management import call_command
+
+from groups.models import ApiGroup, Membership
+
+
+def _fail_login(client, email):
+    return client.post(
+        "/accounts/login/", {"login": email, "password": "wrong-password"}
+    )
+
+
+def test_repeated_failed_logins_are_throttled(client, admin_user):
+    for _ in range(5):
+        assert "not correct" in _fail_login(client, admin_user.email).content.decode()
+    response = _fail_login(client, admin_user.email)
+    assert "Too many failed login attempts" in response.content.decode()
+    # Even the right password is refused while throttled.
+    response = client.post(
+        "/accounts/login/",
+        {"login": admin_user.email, "password": "a-long-test-password-1"},
+    )
+    assert "_auth_user_id" not in client.session
+
+
+def test_login_pages_use_the_portal_layout(client, db):
+    html = client.get("/accounts/login/").content.decode()
+    assert 'class="topbar"' in html
+    assert "css/portal.css" in html
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent(capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "admin@example.com / password: portal-demo-2026" in out
+    assert ApiGroup.objects.filter(slug="demo").count() == 1
+    assert Membership.objects.filter(group__slug="demo").count() == 1
