@@ -104,6 +104,7 @@ def post_entry(
             before_micros=before,
             after_micros=after,
             kind=kind,
+            entry_id=entry.pk,
         )
     logger.info(
         "ledger entry group=%s kind=%s amount_micros=%s balance_micros=%s entry=%s",
@@ -246,6 +247,7 @@ def _debit_usage_one_statement(event: UsageEvent) -> BalanceMove:
         before_micros=move.before_micros,
         after_micros=after,
         kind=LedgerKind.USAGE,
+        entry_id=entry_id,
     )
     return move
 
@@ -279,6 +281,7 @@ def _debit_usage_in_transaction(event: UsageEvent) -> BalanceMove:
             before_micros=before,
             after_micros=after,
             kind=LedgerKind.USAGE,
+            entry_id=entry.pk,
         )
     return BalanceMove(event.group_id, before, after, entry.pk)
 

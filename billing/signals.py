@@ -1,5 +1,6 @@
 from django.dispatch import Signal
 
-# Sent inside the transaction that moved a group's balance; kwargs: group_id,
-# before_micros, after_micros, kind. Receivers defer side effects to on_commit.
+# Sent when a ledger entry moved a group's balance, inside its transaction where it
+# has one; kwargs: group_id, before_micros, after_micros, kind, entry_id.
+# Receivers defer side effects (tasks, emails) with transaction.on_commit.
 balance_changed = Signal()
