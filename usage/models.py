@@ -101,3 +101,66 @@ class UsageRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.hour:%Y-%m-%d %H}:00"
+
+
+class RollupSums(models.Model):
+    """The sums every rollup keeps; cost is integer micros of the portal currency."""
+
+    requests = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    citation_tokens = models.BigIntegerField(default=0)
+    reasoning_tokens = models.BigIntegerField(default=0)
+    search_queries = models.BigIntegerField(default=0)
+    cost_micros = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ModelHourRollup(RollupSums):
+    """Usage summed per group, model and hour (UTC), all keys together.
+
+    The dashboard's charts and model breakdown read it: a group has at most
+    24 rows a day per model, however many keys it has. Written with each debit.
+    """
+
+    group = models.ForeignKey(ApiGroup, on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=64)
+    hour = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "hour", "model"], name="one_model_rollup_per_hour"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.hour:%Y-%m-%d %H}:00"
+
+
+class KeyDayRollup(RollupSums):
+    """Usage summed per group, key, model and day (UTC).
+
+    The key breakdown reads whole UTC days here and the partial days at the edges
+    of a range from the hourly rollup, so long ranges stay cheap. Written with
+    each debit.
+    """
+
+    group = models.ForeignKey(ApiGroup, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=64)
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "day", "api_key", "model"],
+                name="one_key_rollup_per_day",
+            ),
+        ]
+        indexes = [models.Index(fields=["api_key", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.day:%Y-%m-%d}"

@@ -1,0 +1,108 @@
+"""Stacked bar charts as plain geometry, drawn as inline SVG by the template.
+
+No JavaScript: the server computes every rectangle, and the page shows the same
+numbers in a table beside each chart.
+"""
+
+from dataclasses import dataclass
+
+from usage.queries import Bucket
+
+WIDTH = 760
+HEIGHT = 240
+LEFT = 64  # room for the value axis labels
+BOTTOM = 28  # room for the time axis labels
+TOP = 8
+# Colour per model, in the order models are listed; distinct for colour-blind eyes.
+PALETTE = ("#2f5bea", "#e08a00", "#1b9e77", "#c2185b", "#6a3d9a", "#7f7f7f")
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    color: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    plot_left: int
+    plot_bottom: int
+    bars: list[Bar]
+    value_ticks: list[Tick]
+    time_ticks: list[Tick]
+
+
+def model_colors(models: list[str]) -> dict[str, str]:
+    return {model: PALETTE[i % len(PALETTE)] for i, model in enumerate(models)}
+
+
+def stacked_chart(
+    buckets: list[Bucket], models: list[str], measure: str, format_value
+) -> Chart:
+    """Stack `measure` ("requests" or "cost_micros") per model in each bucket."""
+    colors = model_colors(models)
+    totals = [sum(getattr(b, measure).values()) for b in buckets]
+    top = _nice_ceiling(max(totals, default=0))
+    plot_width = WIDTH - LEFT
+    plot_height = HEIGHT - BOTTOM - TOP
+    slot = plot_width / max(len(buckets), 1)
+    gap = min(slot * 0.2, 4)
+
+    bars = []
+    for index, bucket in enumerate(buckets):
+        base = HEIGHT - BOTTOM
+        values = getattr(bucket, measure)
+        for model in models:
+            value = values.get(model, 0)
+            if not value:
+                continue
+            height = value / top * plot_height
+            base -= height
+            bars.append(
+                Bar(
+                    x=round(LEFT + index * slot + gap / 2, 2),
+                    y=round(base, 2),
+                    width=round(slot - gap, 2),
+                    height=round(height, 2),
+                    color=colors[model],
+                    title=f"{bucket.label} · {model}: {format_value(value)}",
+                )
+            )
+    value_ticks = [
+        Tick(round(HEIGHT - BOTTOM - plot_height * i / 4, 2), format_value(top * i // 4))
+        for i in range(5)
+    ]
+    every = max(1, len(buckets) // 8)
+    time_ticks = [
+        Tick(round(LEFT + (i + 0.5) * slot, 2), bucket.label)
+        for i, bucket in enumerate(buckets)
+        if i % every == 0
+    ]
+    return Chart(
+        WIDTH, HEIGHT, LEFT, HEIGHT - BOTTOM, bars, value_ticks, time_ticks
+    )
+
+
+def _nice_ceiling(value: int) -> int:
+    """A round number at or above `value` for the top of the axis (1, 2, 5 × 10^n)."""
+    if value <= 0:
+        return 1
+    magnitude = 1
+    while magnitude * 10 <= value:
+        magnitude *= 10
+    for step in (1, 2, 4, 5, 10):
+        if step * magnitude >= value:
+            return step * magnitude
+    return 10 * magnitude
