@@ -100,16 +100,14 @@ def raise_tier(group_id: int) -> Tier | None:
     """Record a higher tier reached by purchases; never lower one. Idempotent."""
     with transaction.atomic():
         GroupLimits.objects.get_or_create(group_id=group_id)
-        state = (
-            GroupLimits.objects.select_for_update()
-            .select_related("reached_tier")
-            .get(group_id=group_id)
-        )
+        state = GroupLimits.objects.select_for_update().get(group_id=group_id)
         purchased = _account(group_id).lifetime_purchased_micros
         earned = tier_for_purchased(purchased)
         old = state.reached_tier
         if earned is None or (old is not None and old.number >= earned.number):
             return old
+        if old is None and earned.min_purchased_micros == 0:
+            return earned  # the starting tier: every group has it, nothing to note
         state.reached_tier = earned
         state.save(update_fields=["reached_tier", "updated_at"])
         record_audit(
@@ -149,7 +147,7 @@ def set_model_limit(
     actor=None,
     note: str = "",
 ) -> GroupModelLimit | None:
-    """Set a group's own requests per minute for a model; None returns it to the tier."""
+    """Set a group's own requests per minute for a model; None gives it back to tiers."""
     saved = None
     with transaction.atomic():
         current = (

@@ -81,7 +81,9 @@ def stacked_chart(
                 )
             )
     value_ticks = [
-        Tick(round(HEIGHT - BOTTOM - plot_height * i / 4, 2), format_value(top * i // 4))
+        Tick(
+            round(HEIGHT - BOTTOM - plot_height * i / 4, 2), format_value(top * i // 4)
+        )
         for i in range(5)
     ]
     every = max(1, len(buckets) // 8)
@@ -90,13 +92,11 @@ def stacked_chart(
         for i, bucket in enumerate(buckets)
         if i % every == 0
     ]
-    return Chart(
-        WIDTH, HEIGHT, LEFT, HEIGHT - BOTTOM, bars, value_ticks, time_ticks
-    )
+    return Chart(WIDTH, HEIGHT, LEFT, HEIGHT - BOTTOM, bars, value_ticks, time_ticks)
 
 
 def _nice_ceiling(value: int) -> int:
-    """A round number at or above `value` for the top of the axis (1, 2, 5 × 10^n)."""
+    """A round number at or above `value` for the top of the axis (1, 2, 4, 5 times a power of ten)."""
     if value <= 0:
         return 1
     magnitude = 1

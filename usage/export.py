@@ -39,9 +39,10 @@ def csv_lines(report: UsageReport) -> Iterator[str]:
     for bucket in report.series:
         start = bucket.start.isoformat()
         for model in sorted(bucket.requests):
+            calls = bucket.requests[model]
+            cost = _amount(bucket.cost_micros[model])
             yield writer.writerow(
-                ("period", start, model, "", "", bucket.requests[model], "", "", "")
-                + (_amount(bucket.cost_micros[model]),)
+                ("period", start, model, "", "", calls, "", "", "", cost)
             )
     for row in report.by_model:
         yield writer.writerow(("model", "", row.model, "", "", *_figures(row.figures)))

@@ -10,8 +10,8 @@ from the hourly one.
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate

@@ -66,7 +66,7 @@ class UsageQuery:
     def label(self) -> str:
         if self.first_day == self.last_day:
             return f"{self.first_day:%b %-d, %Y}"
-        return f"{self.first_day:%b %-d, %Y} – {self.last_day:%b %-d, %Y}"
+        return f"{self.first_day:%b %-d, %Y} to {self.last_day:%b %-d, %Y}"
 
     def params(self, **changes: object) -> dict[str, str]:
         """The query parameters that reproduce this query, with `changes` applied."""
@@ -83,7 +83,9 @@ class UsageQuery:
         return urlencode(self.params(**changes))
 
 
-def parse_usage_query(params: Mapping[str, str], today: date | None = None) -> UsageQuery:
+def parse_usage_query(
+    params: Mapping[str, str], today: date | None = None
+) -> UsageQuery:
     """Read the page's parameters; raise RangeError with a message for people."""
     zone = timezone.get_current_timezone()
     today = today or timezone.localdate(timezone=zone)
