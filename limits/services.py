@@ -147,7 +147,7 @@ def set_model_limit(
     actor=None,
     note: str = "",
 ) -> GroupModelLimit | None:
-    """Set a group's own requests per minute for a model; None gives it back to tiers."""
+    """Set a group's own requests per minute for a model (None: back to the tier)."""
     saved = None
     with transaction.atomic():
         current = (
