@@ -96,7 +96,7 @@ def stacked_chart(
 
 
 def _nice_ceiling(value: int) -> int:
-    """A round number at or above `value` for the top of the axis: 1, 2, 4 or 5 x 10^n."""
+    """A round axis top at or above `value`: 1, 2, 4 or 5 x 10^n."""
     if value <= 0:
         return 1
     magnitude = 1
