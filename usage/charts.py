@@ -5,6 +5,9 @@ numbers in a table beside each chart.
 """
 
 from dataclasses import dataclass
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
 
 from usage.queries import Bucket
 
@@ -106,3 +109,57 @@ def _nice_ceiling(value: int) -> int:
         if step * magnitude >= value:
             return step * magnitude
     return 10 * magnitude
+
+
+# The chart and its table are rendered here rather than in template loops: a
+# 90-day range is thousands of cells, and this keeps the page within its budget.
+def chart_svg(chart: Chart, chart_id: str, title: str) -> SafeString:
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {chart.width} {chart.height}" role="img" '
+        f'aria-labelledby="{chart_id}-title" id="{chart_id}">'
+        f'<title id="{chart_id}-title">{escape(title)}</title>'
+    ]
+    for tick in chart.value_ticks:
+        parts.append(
+            f'<line x1="{chart.plot_left}" x2="{chart.width}" y1="{tick.position}" '
+            f'y2="{tick.position}" stroke="#dde1e6" stroke-width="1"/>'
+            f'<text x="{chart.plot_left - 6}" y="{tick.position}" dy="4" '
+            f'text-anchor="end" font-size="11" fill="#5b6570">'
+            f"{escape(tick.label)}</text>"
+        )
+    for bar in chart.bars:
+        parts.append(
+            f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" '
+            f'height="{bar.height}" fill="{bar.color}">'
+            f"<title>{escape(bar.title)}</title></rect>"
+        )
+    for tick in chart.time_ticks:
+        parts.append(
+            f'<text x="{tick.position}" y="{chart.plot_bottom + 18}" '
+            f'text-anchor="middle" font-size="11" fill="#5b6570">'
+            f"{escape(tick.label)}</text>"
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308  (every text above is escaped)
+
+
+def series_table(
+    buckets: list[Bucket], models: list[str], measure: str, unit: str, format_value
+) -> SafeString:
+    """The numbers behind a chart: one row per bucket, one column per model."""
+    head = "".join(f'<th scope="col" class="num">{escape(m)}</th>' for m in models)
+    rows = []
+    for bucket in buckets:
+        values = getattr(bucket, measure)
+        cells = "".join(
+            f'<td class="num">{format_value(values.get(m, 0))}</td>' for m in models
+        )
+        rows.append(
+            f'<tr><th scope="row">{escape(bucket.label)}</th>{cells}'
+            f'<td class="num">{format_value(sum(values.values()))}</td></tr>'
+        )
+    return mark_safe(  # noqa: S308  (labels and model names are escaped)
+        f'<thead><tr><th scope="col">{escape(unit.capitalize())}</th>{head}'
+        f'<th scope="col" class="num">Total</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody>"
+    )

@@ -104,7 +104,7 @@ def usage_by_model(group_id: int, query: UsageQuery) -> list[ModelRow]:
         figures = Figures()
         figures.add(row)
         result.append(ModelRow(row["model"], figures))
-    return sorted(result, key=lambda r: (-r.figures.cost_micros, r.model))
+    return _by_cost(result)
 
 
 def total_of(rows: Iterable[ModelRow | KeyRow]) -> Figures:
@@ -114,14 +114,22 @@ def total_of(rows: Iterable[ModelRow | KeyRow]) -> Figures:
     return total
 
 
-def usage_by_key(group_id: int, query: UsageQuery) -> list[KeyRow]:
+def usage_by_key(
+    group_id: int, query: UsageQuery, keys: Iterable[ApiKey] | None = None
+) -> list[KeyRow]:
+    """Usage per key; pass the group's `keys` when already loaded, to save a query."""
     per_key: dict[int, Figures] = defaultdict(Figures)
     for source in _key_sources(group_id, query):
         rows = source.values("api_key_id").annotate(**_sums(*METRICS)).order_by()
         for row in rows:
             per_key[row["api_key_id"]].add(row)
-    keys = ApiKey.objects.filter(pk__in=per_key).only("name", "last_four")
-    result = [KeyRow(k.pk, k.name, k.last_four, per_key[k.pk]) for k in keys]
+    if keys is None:
+        keys = ApiKey.objects.filter(pk__in=per_key).only("name", "last_four")
+    result = [
+        KeyRow(k.pk, k.name, k.last_four, per_key[k.pk])
+        for k in keys
+        if k.pk in per_key
+    ]
     return sorted(result, key=lambda r: (-r.figures.cost_micros, r.name, r.key_id))
 
 
@@ -158,7 +166,15 @@ def _midnight(day: date) -> datetime:
 
 def usage_series(group_id: int, query: UsageQuery) -> list[Bucket]:
     """Calls and cost per model for every hour or day of the range, zeros included."""
+    return _series_and_models(group_id, query)[0]
+
+
+def _series_and_models(
+    group_id: int, query: UsageQuery
+) -> tuple[list[Bucket], list[ModelRow]]:
+    """The chart buckets and the model breakdown, from one pass over the rollup."""
     buckets = _empty_buckets(query)
+    per_model: dict[str, Figures] = defaultdict(Figures)
     rows = _hourly(group_id, query)
     if query.by_hour:
         rows = rows.values("hour", "model")
@@ -166,8 +182,7 @@ def usage_series(group_id: int, query: UsageQuery) -> list[Bucket]:
         rows = rows.annotate(day=TruncDate("hour", tzinfo=query.zone)).values(
             "day", "model"
         )
-    rows = rows.annotate(**_sums("requests", "cost_micros")).order_by()
-    for row in rows:
+    for row in rows.annotate(**_sums(*METRICS)).order_by():
         position = row["hour"] if query.by_hour else row["day"]
         bucket = buckets.get(position) or _edge_bucket(buckets, position, query)
         model = row["model"]
@@ -175,7 +190,13 @@ def usage_series(group_id: int, query: UsageQuery) -> list[Bucket]:
         bucket.cost_micros[model] = (
             bucket.cost_micros.get(model, 0) + row["cost_micros"]
         )
-    return list(buckets.values())
+        per_model[model].add(row)
+    by_model = [ModelRow(model, figures) for model, figures in per_model.items()]
+    return list(buckets.values()), _by_cost(by_model)
+
+
+def _by_cost(rows: list[ModelRow]) -> list[ModelRow]:
+    return sorted(rows, key=lambda r: (-r.figures.cost_micros, r.model))
 
 
 def _edge_bucket(buckets: dict, day: date, query: UsageQuery) -> Bucket:
@@ -232,10 +253,13 @@ class UsageReport:
         return sorted(row.model for row in self.by_model)
 
 
-def usage_report(group_id: int, query: UsageQuery) -> UsageReport:
+def usage_report(
+    group_id: int, query: UsageQuery, keys: Iterable[ApiKey] | None = None
+) -> UsageReport:
+    series, by_model = _series_and_models(group_id, query)
     return UsageReport(
         query=query,
-        series=usage_series(group_id, query),
-        by_model=usage_by_model(group_id, query),
-        by_key=usage_by_key(group_id, query),
+        series=series,
+        by_model=by_model,
+        by_key=usage_by_key(group_id, query, keys),
     )

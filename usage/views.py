@@ -8,12 +8,12 @@ from django.views.decorators.http import require_GET
 from apikeys.models import ApiKey
 from groups.access import group_view
 from groups.models import ApiGroup, Capability
-from usage.charts import model_colors, stacked_chart
+from usage.charts import chart_svg, model_colors, series_table, stacked_chart
 from usage.export import csv_lines
 from usage.forms import UsageFilterForm
 from usage.queries import has_usage, usage_report
 from usage.ranges import RangeError, UsageQuery, parse_usage_query
-from usage.templatetags.usage_format import usage_cost
+from usage.templatetags.usage_format import format_cost
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def usage_dashboard(request: HttpRequest, group: ApiGroup) -> HttpResponse:
             request, "usage/dashboard.html", {**context, "form": form}, status=400
         )
 
-    report = usage_report(group.pk, query)
+    report = usage_report(group.pk, query, keys)
     form = UsageFilterForm(
         request.GET or None,
         initial={"range": query.preset},
@@ -56,13 +56,21 @@ def usage_dashboard(request: HttpRequest, group: ApiGroup) -> HttpResponse:
         keys=keys,
     )
     models = report.models
+    unit = "hour" if query.by_hour else "day"
+    calls = stacked_chart(report.series, models, "requests", _count)
+    cost = stacked_chart(report.series, models, "cost_micros", format_cost)
     context.update(
         form=form,
         query=query,
         report=report,
+        unit=unit,
         colors=model_colors(models),
-        calls_chart=stacked_chart(report.series, models, "requests", _count),
-        cost_chart=stacked_chart(report.series, models, "cost_micros", usage_cost),
+        calls_svg=chart_svg(calls, "calls-chart", f"API calls per {unit} by model"),
+        cost_svg=chart_svg(cost, "cost-chart", f"Cost per {unit} by model"),
+        calls_table=series_table(report.series, models, "requests", unit, _count),
+        cost_table=series_table(
+            report.series, models, "cost_micros", unit, format_cost
+        ),
         first_call=not report.by_model and not has_usage(group.pk),
     )
     return render(request, "usage/dashboard.html", context)
@@ -75,19 +83,20 @@ def _count(value: int) -> str:
 @require_GET
 @group_view(Capability.VIEW_USAGE)
 def usage_export(request: HttpRequest, group: ApiGroup) -> HttpResponse:
+    keys = _group_keys(group)
     try:
-        query = _parse(request, _group_keys(group))
+        query = _parse(request, keys)
     except RangeError as error:
         return HttpResponse(
             str(error), status=400, content_type="text/plain; charset=utf-8"
         )
-    report = usage_report(group.pk, query)
+    report = usage_report(group.pk, query, keys)
     response = StreamingHttpResponse(
         csv_lines(report), content_type="text/csv; charset=utf-8"
     )
     filename = f"usage-{group.slug}-{query.first_day}-to-{query.last_day}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    logger.info(
+    logger.debug(
         "usage export group=%s user=%s from=%s to=%s",
         group.pk,
         request.user.pk,

@@ -1,20 +1,25 @@
 from django import template
 
-from portal.money import format_money
-
 register = template.Library()
 
 
-@register.filter
-def usage_cost(micros: int | None) -> str:
-    """Usage costs to the hundredth of a cent: `$0.0205`."""
-    return format_money(micros or 0, places=4)
+def format_cost(micros: int | None) -> str:
+    """Usage costs to the hundredth of a cent, rounded half up: `$1,234.0205`.
+
+    Integer arithmetic: the usage page formats thousands of these per render.
+    """
+    micros = micros or 0
+    sign = "-" if micros < 0 else ""
+    whole, fraction = divmod((abs(micros) + 50) // 100, 10_000)
+    return f"{sign}${whole:,}.{fraction:04d}"
+
+
+register.filter("usage_cost", format_cost)
 
 
 @register.filter
-def get_count(values: dict, name: str) -> int:
-    """A model's figure in a chart bucket; zero where it made no calls."""
-    return values.get(name, 0)
+def count(value: int | None) -> str:
+    return f"{value or 0:,}"
 
 
 @register.filter
