@@ -248,3 +248,20 @@ def test_key_usage_panel_shows_one_keys_usage(group, calls, member_user):
     assert "sonar-pro" in html and "sonar" in html
     assert "$0.0300" in html  # 0.0205 + 0.0095
     assert f"key={backend.pk}" in html
+
+
+def test_chart_axis_steps_are_whole_numbers():
+    from usage.charts import _nice_ceiling
+
+    assert [_nice_ceiling(v) for v in (0, 2, 4, 5, 9, 1234)] == [4, 4, 4, 8, 20, 2000]
+
+
+def test_chart_escapes_what_it_draws(group, keys):
+    from usage.charts import chart_svg, stacked_chart
+    from usage.queries import Bucket
+
+    bucket = Bucket(NOW, "<b>today</b>", {"<script>": 3}, {"<script>": 10})
+    chart = stacked_chart([bucket], ["<script>"], "requests", str)
+    svg = chart_svg(chart, "c", "Calls <per> day")
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert "&lt;per&gt;" in svg

@@ -99,16 +99,13 @@ def stacked_chart(
 
 
 def _nice_ceiling(value: int) -> int:
-    """A round axis top at or above `value`: 1, 2, 4 or 5 x 10^n."""
-    if value <= 0:
-        return 1
+    """A round axis top at or above `value`, in four whole steps of 1, 2 or 5 x 10^n."""
+    quarter = max(1, -(-value // 4))
     magnitude = 1
-    while magnitude * 10 <= value:
+    while magnitude * 10 <= quarter:
         magnitude *= 10
-    for step in (1, 2, 4, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude
+    step = next(s * magnitude for s in (1, 2, 5, 10) if s * magnitude >= quarter)
+    return 4 * step
 
 
 # The chart and its table are rendered here rather than in template loops: a

@@ -1,0 +1,89 @@
+"""The issue's "Done when", in a real browser: a member reads and exports usage."""
+
+import csv
+import io
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from billing.ledger import post_entry
+from billing.models import LedgerKind
+from portal.money import to_micros
+from tests.factories import ApiKeyFactory
+from tests.usage_calls import record_call
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _log_in(browser_context, live_server, user) -> None:
+    client = Client()
+    client.force_login(user)
+    browser_context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+
+
+def _numbers(texts: list[str]) -> list[int]:
+    return [int(text.rsplit(": ", 1)[1].replace(",", "")) for text in texts]
+
+
+def test_member_reads_filters_and_exports_usage(
+    live_server, browser_context, page, group, member_user, screenshot_dir
+):
+    post_entry(group.pk, LedgerKind.GRANT, to_micros("50"))
+    backend = ApiKeyFactory(group=group, name="backend")
+    batch = ApiKeyFactory(group=group, name="batch")
+    now = timezone.now()
+    record_call(backend, "sonar-pro", at=now - timedelta(hours=1))
+    record_call(backend, "sonar-pro", at=now - timedelta(hours=1, minutes=5))
+    record_call(backend, "sonar", at=now - timedelta(days=2))
+    record_call(batch, "sonar", at=now - timedelta(hours=2))
+    record_call(batch, "sonar-pro", at=now - timedelta(days=20))
+    _log_in(browser_context, live_server, member_user)
+
+    page.goto(f"{live_server.url}/g/{group.slug}/usage/")
+    assert page.locator("#total-calls").inner_text() == "5"
+
+    page.select_option("#id_range", "7d")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(re.compile(r"range=7d"))
+    assert page.locator("#total-calls").inner_text() == "4"
+
+    page.select_option("#id_key", str(backend.pk))
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(re.compile(rf"key={backend.pk}"))
+    assert page.locator("#total-calls").inner_text() == "3"
+    assert page.locator("#by-key tbody tr").count() == 1
+    assert "backend" in page.locator("#by-key tbody").inner_text()
+
+    # The chart's bars and the table beside it show the same calls.
+    bar_titles = page.locator("#calls-chart rect title").all_text_contents()
+    table_totals = page.locator("#calls-table tbody td:last-child").all_inner_texts()
+    assert sum(_numbers(bar_titles)) == 3
+    assert sum(int(total) for total in table_totals) == 3
+    by_model = page.locator("#by-model tbody").inner_text()
+    assert "sonar-pro" in by_model and "sonar" in by_model
+    cost = page.locator("#total-cost").inner_text()
+    assert cost == "$0.0505"  # 2 x 0.0205 + 0.0095
+    page.screenshot(path=str(screenshot_dir / "usage-filtered.png"), full_page=True)
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
+    total = next(row for row in rows if row["section"] == "total")
+    assert total["calls"] == "3"
+    assert total["cost"] == "0.050500"
+    assert {row["key_name"] for row in rows if row["section"] == "key"} == {"backend"}
