@@ -265,3 +265,11 @@ def test_chart_escapes_what_it_draws(group, keys):
     svg = chart_svg(chart, "c", "Calls <per> day")
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert "&lt;per&gt;" in svg
+
+
+def test_overview_shows_usage_and_tier_panels(member_client, group, calls):
+    response = member_client.get(reverse("groups:overview", args=[group.slug]))
+    content = response.content.decode()
+    assert 'id="overview-calls">4<' in content
+    assert "Tier 0" in content
+    assert reverse("usage:dashboard", args=[group.slug]) in content
