@@ -273,3 +273,18 @@ def test_overview_shows_usage_and_tier_panels(member_client, group, calls):
     assert 'id="overview-calls">4<' in content
     assert "Tier 0" in content
     assert reverse("usage:dashboard", args=[group.slug]) in content
+
+
+def test_demo_seed_records_calls_once(group, admin_user):
+    from usage import demo
+    from usage.models import UsageEvent
+
+    lines = []
+    demo.seed(group, admin_user, lines.append)
+    assert "no API keys" in lines[-1]
+    ApiKeyFactory(group=group)
+    demo.seed(group, admin_user, lines.append)
+    recorded = UsageEvent.objects.filter(group=group).count()
+    assert recorded > 30
+    demo.seed(group, admin_user, lines.append)
+    assert UsageEvent.objects.filter(group=group).count() == recorded
