@@ -14,6 +14,12 @@ from limits.services import (
     set_override_tier,
 )
 from portal.money import to_micros
+from tests.seeded_tiers import ensure_seeded_tiers
+
+
+@pytest.fixture(autouse=True)
+def _tiers(db):
+    ensure_seeded_tiers()
 
 
 def _buy(group, dollars: str) -> None:

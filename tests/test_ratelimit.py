@@ -147,7 +147,12 @@ def test_with_redis_down_the_service_falls_back_to_process_memory(group, setting
 
 
 @pytest.fixture(autouse=True)
-def _fresh_limiters():
+def _fresh_limiters(request):
+    if "group" in request.fixturenames:
+        from tests.seeded_tiers import ensure_seeded_tiers
+
+        request.getfixturevalue("group")
+        ensure_seeded_tiers()
     ratelimit.get_limiter.cache_clear()
     ratelimit._fallback_limiter.cache_clear()
     yield

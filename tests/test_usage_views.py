@@ -17,6 +17,7 @@ from billing.models import LedgerEntry, LedgerKind
 from portal.middleware import TIMEZONE_COOKIE
 from portal.money import from_micros, to_micros
 from tests.factories import ApiKeyFactory
+from tests.seeded_tiers import ensure_seeded_tiers
 from tests.usage_calls import record_call
 from usage.queries import usage_report
 from usage.ranges import parse_usage_query
@@ -268,6 +269,7 @@ def test_chart_escapes_what_it_draws(group, keys):
 
 
 def test_overview_shows_usage_and_tier_panels(member_client, group, calls):
+    ensure_seeded_tiers()
     response = member_client.get(reverse("groups:overview", args=[group.slug]))
     content = response.content.decode()
     assert 'id="overview-calls">4<' in content
