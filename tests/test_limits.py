@@ -221,3 +221,42 @@ def test_concurrent_purchases_reach_the_tier_once(postgres, group):
     assert changes[-1][1] == 2
     numbers = [new for _, new in changes]
     assert numbers == sorted(set(numbers))
+
+
+@pytest.fixture
+def operator_client(db):
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(operator)
+    return client
+
+
+def test_operator_edits_tiers_and_overrides_in_admin(operator_client, group):
+    for name in ("tier", "grouplimits", "groupmodellimit"):
+        assert operator_client.get(f"/admin/limits/{name}/").status_code == 200
+    response = operator_client.post(
+        "/admin/limits/groupmodellimit/add/",
+        {"group": group.pk, "model": "sonar", "requests_per_minute": 321, "note": "x"},
+    )
+    assert response.status_code == 302
+    assert requests_per_minute(group.pk, "sonar") == 321
+    entry = AuditEntry.objects.get(group=group, action=AuditAction.LIMITS_CHANGED)
+    assert entry.changes == {"sonar": [None, 321]}
+    assert entry.actor_label == "operator"
+
+
+def test_operator_sets_a_groups_tier_in_admin(operator_client, group):
+    response = operator_client.post(
+        "/admin/limits/grouplimits/add/",
+        {
+            "group": group.pk,
+            "override_tier": Tier.objects.get(number=5).pk,
+            "override_note": "load test",
+        },
+    )
+    assert response.status_code == 302
+    assert limits_summary(group.pk).tier.number == 5
