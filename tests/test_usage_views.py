@@ -159,9 +159,13 @@ def test_filter_by_key_shows_only_that_keys_calls(member_client, group, calls):
 
 
 def test_filter_by_model(member_client, group, calls):
-    report = member_client.get(_url(group, model="sonar-pro")).context["report"]
+    response = member_client.get(_url(group, model="sonar-pro"))
+    report = response.context["report"]
     assert report.total.requests == 2
     assert report.models == ["sonar-pro"]
+    # The other models stay in the filter, to switch without clearing it first.
+    choices = [value for value, _ in response.context["form"].fields["model"].choices]
+    assert choices == ["", "sonar", "sonar-deep-research", "sonar-pro"]
 
 
 def test_key_of_another_group_is_refused(member_client, group, calls):

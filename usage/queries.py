@@ -88,6 +88,14 @@ def _hourly(group_id: int, query: UsageQuery) -> QuerySet:
     return rows.filter(model=query.model) if query.model else rows
 
 
+def models_used(group_id: int, query: UsageQuery) -> list[str]:
+    """Every model the group called in the range, whatever the model filter."""
+    rows = ModelHourRollup.objects.filter(
+        group_id=group_id, hour__gte=query.start, hour__lt=query.end
+    )
+    return sorted(rows.values_list("model", flat=True).distinct().order_by())
+
+
 def has_usage(group_id: int) -> bool:
     return ModelHourRollup.objects.filter(group_id=group_id).exists()
 

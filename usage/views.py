@@ -11,7 +11,7 @@ from groups.models import ApiGroup, Capability
 from usage.charts import chart_svg, model_colors, series_table, stacked_chart
 from usage.export import csv_lines
 from usage.forms import UsageFilterForm
-from usage.queries import has_usage, usage_report
+from usage.queries import has_usage, models_used, usage_report
 from usage.ranges import RangeError, UsageQuery, parse_usage_query
 from usage.templatetags.usage_format import format_cost
 
@@ -52,7 +52,7 @@ def usage_dashboard(request: HttpRequest, group: ApiGroup) -> HttpResponse:
     form = UsageFilterForm(
         request.GET or None,
         initial={"range": query.preset},
-        models=sorted({*report.models, *([query.model] if query.model else [])}),
+        models=_filter_models(group, query, report.models),
         keys=keys,
     )
     models = report.models
@@ -74,6 +74,13 @@ def usage_dashboard(request: HttpRequest, group: ApiGroup) -> HttpResponse:
         first_call=not report.by_model and not has_usage(group.pk),
     )
     return render(request, "usage/dashboard.html", context)
+
+
+def _filter_models(group: ApiGroup, query: UsageQuery, shown: list[str]) -> list[str]:
+    """The model filter's choices: with a model chosen, the others stay offered."""
+    if not query.model:
+        return shown
+    return sorted({query.model, *models_used(group.pk, query)})
 
 
 def _count(value: int) -> str:
