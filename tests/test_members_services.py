@@ -128,7 +128,7 @@ def test_a_dead_invitation_cannot_be_accepted(group, admin_user, state):
 def test_accepting_with_another_address_is_refused(group, admin_user):
     invitation = _invite(group, admin_user, "right@example.com")
     stranger = UserFactory(email="wrong@example.com")
-    with pytest.raises(services.InvitationError, match="right@example.com"):
+    with pytest.raises(services.InvitationError, match=r"right@example\.com"):
         services.accept_invitation(invitation, stranger)
     invitation.refresh_from_db()
     assert invitation.status == InvitationStatus.PENDING
