@@ -241,7 +241,10 @@ def accept_invitation(invitation: Invitation, user: AbstractBaseUser) -> Members
             user,
             AuditAction.MEMBER_JOINED,
             target=user.email,
-            changes={"role": locked.role, "invitation": locked.pk},
+            changes={
+                "role": locked.role,
+                "invited_by": locked.invited_by.email if locked.invited_by else "",
+            },
         )
     logger.info(
         "invitation accepted invitation=%s group=%s user=%s role=%s",

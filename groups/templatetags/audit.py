@@ -2,6 +2,7 @@ from typing import Any
 
 from django import template
 from django.core.exceptions import FieldDoesNotExist
+from django_countries import countries
 
 from groups.models import ApiGroup
 
@@ -22,3 +23,11 @@ def field_label(name: str) -> str:
     except FieldDoesNotExist:
         label = name.replace("_", " ")
     return label[:1].upper() + label[1:]
+
+
+@register.filter
+def field_value(value: Any, name: str) -> str:
+    """An audited value as people read it (a country's name, not its code)."""
+    if name == "country" and value:
+        return countries.name(value) or value
+    return value
