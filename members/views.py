@@ -38,6 +38,8 @@ def _filtered_members(group: ApiGroup, role: str, query: str):
     return members
 
 
+# Every member sees who else is in the group (VIEW_SETTINGS: every role holds it);
+# the actions on the page show only with MANAGE_MEMBERS.
 @group_view(Capability.VIEW_SETTINGS)
 @require_GET
 def member_list(request: HttpRequest, group: ApiGroup) -> HttpResponse:
@@ -143,7 +145,7 @@ def remove(request: HttpRequest, group: ApiGroup, membership_id: int) -> HttpRes
     return _back_to_list(group)
 
 
-# Every member may leave: VIEW_SETTINGS is the capability every role holds.
+# Every member may leave: VIEW_SETTINGS is a capability every role holds.
 @group_view(Capability.VIEW_SETTINGS)
 @require_POST
 def leave(request: HttpRequest, group: ApiGroup) -> HttpResponse:
@@ -204,6 +206,9 @@ def _unusable(request: HttpRequest, invitation: Invitation | None, reason: str):
     )
 
 
+# Opening the link joins a signed-in invitee at once, on GET: it takes both the
+# secret link and a session proving the invited address, and does only what the
+# invitation says; a link scanner without that session only sees the welcome page.
 @never_cache
 @require_GET
 def invitation(request: HttpRequest, token: str) -> HttpResponse:

@@ -74,6 +74,14 @@ def test_someone_signed_in_with_another_address_is_told_which_one(
     assert Invitation.objects.get().status == InvitationStatus.PENDING
 
 
+def test_the_wrong_account_can_log_out_and_come_back_to_the_link(client, group, invite):
+    path = invite("invitee@example.com")
+    client.force_login(UserFactory(email="someone.else@example.com"))
+    response = client.post("/accounts/logout/", {"next": path})
+    assert response["Location"] == path
+    assert "Join" in client.get(path).content.decode()
+
+
 def test_a_visitor_without_an_account_signs_up_already_verified(client, group, invite):
     path = invite("fresh@example.com")
     welcome = client.get(path)
