@@ -27,7 +27,7 @@ def _filtered_members(group: ApiGroup, role: str, query: str):
         Membership.objects.filter(group=group)
         .select_related("user")
         .annotate(full_name=Concat("user__first_name", Value(" "), "user__last_name"))
-        .order_by("role", "user__email")
+        .order_by("role", "user__email", "pk")
     )
     if role:
         members = members.filter(role=role)
@@ -36,6 +36,17 @@ def _filtered_members(group: ApiGroup, role: str, query: str):
             Q(full_name__icontains=query) | Q(user__email__icontains=query)
         )
     return members
+
+
+def _pending_invitations(group: ApiGroup, role: str, query: str):
+    invitations = Invitation.objects.filter(
+        group=group, status=InvitationStatus.PENDING
+    ).select_related("invited_by")
+    if role:
+        invitations = invitations.filter(role=role)
+    if query:
+        invitations = invitations.filter(email__icontains=query)
+    return invitations
 
 
 # Every member sees who else is in the group (VIEW_SETTINGS: every role holds it);
@@ -50,14 +61,6 @@ def member_list(request: HttpRequest, group: ApiGroup) -> HttpResponse:
     query = filters.cleaned_data["q"].strip() if valid else ""
     members = _filtered_members(group, role, query)
     page = Paginator(members, MEMBERS_PAGE_SIZE).get_page(request.GET.get("page"))
-
-    invitations = Invitation.objects.filter(
-        group=group, status=InvitationStatus.PENDING
-    ).select_related("invited_by")
-    if role:
-        invitations = invitations.filter(role=role)
-    if query:
-        invitations = invitations.filter(email__icontains=query)
     return render(
         request,
         "members/list.html",
@@ -68,7 +71,7 @@ def member_list(request: HttpRequest, group: ApiGroup) -> HttpResponse:
             "filter_query": urlencode(
                 {k: v for k, v in (("q", query), ("role", role)) if v}
             ),
-            "invitations": invitations,
+            "invitations": _pending_invitations(group, role, query),
             "can_manage": request.membership.can(Capability.MANAGE_MEMBERS),
             "invite_form": InviteForm(),
             "roles": Role.choices,

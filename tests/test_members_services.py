@@ -221,3 +221,12 @@ def test_a_member_of_another_group_cannot_be_touched(group, admin_user, outsider
     with pytest.raises(services.MembershipError):
         services.change_role(group, admin_user, theirs.pk, Role.MEMBER)
     assert Membership.objects.filter(pk=theirs.pk, role=Role.ADMIN).exists()
+
+
+def test_after_a_secret_key_change_no_broken_link_is_mailed(
+    group, admin_user, settings
+):
+    invitation = _invite(group, admin_user)  # its email task has not run yet
+    settings.SECRET_KEY = "a-rotated-key-that-no-longer-rebuilds-the-link"
+    send_invitation_email(invitation.pk)
+    assert mail.outbox == []
