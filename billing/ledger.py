@@ -55,6 +55,15 @@ def get_balance(group_id: int) -> int:
     return balance or 0
 
 
+def has_credits(group_id: int) -> bool:
+    """Whether a metered call may start: only while the balance is positive.
+
+    A call admitted here is debited in full when it ends, so the balance can fall
+    below zero by at most the cost of the calls in flight when it ran out.
+    """
+    return get_balance(group_id) > 0
+
+
 def post_entry(
     group_id: int,
     kind: str,

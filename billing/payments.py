@@ -280,40 +280,64 @@ def top_ups_this_month_micros(group_id: int) -> int:
 def start_auto_top_up(group_id: int) -> Payment | None:
     """Charge the default card once if the group is below its threshold.
 
-    However many callers race here, the partial unique constraint on pending
-    top-ups lets exactly one create its payment; the rest return None.
+    The decision is taken holding the group's top-up row, so callers racing here
+    see each other's payment (or its credits) and stand down; the partial unique
+    constraint on pending top-ups holds even if this code is ever bypassed.
     """
-    top_up = AutoTopUp.objects.filter(pk=group_id, enabled=True).first()
-    if top_up is None or get_balance(group_id) >= top_up.threshold_micros:
-        return None
-    if Payment.objects.filter(
-        group_id=group_id, kind=PaymentKind.AUTO_TOP_UP, status=PaymentStatus.PENDING
-    ).exists():
-        return None
-    used = top_ups_this_month_micros(group_id)
-    if used + top_up.amount_micros > top_up.monthly_cap_micros:
-        logger.info("auto top-up capped group=%s used_micros=%s", group_id, used)
-        return None
-    card = default_card(group_id)
-    customer_id = BillingAccount.objects.get(pk=group_id).stripe_customer_id
     try:
-        with transaction.atomic():
-            payment = Payment.objects.create(
-                group_id=group_id,
-                kind=PaymentKind.AUTO_TOP_UP,
-                amount_micros=top_up.amount_micros,
-                currency=settings.PORTAL_CURRENCY,
-                card_brand=card.brand if card else "",
-                card_last4=card.last4 if card else "",
-            )
+        claim = _claim_top_up(group_id)
     except IntegrityError:
         return None
+    if claim is None:
+        return None
+    payment, card, customer_id = claim
     if card is None or not customer_id:
         settle_failure(payment.pk, "There is no default card to charge.")
         return payment
     logger.info("auto top-up started group=%s payment=%s", group_id, payment.pk)
     charge_payment(payment, customer_id, card, off_session=True)
     return payment
+
+
+def _claim_top_up(group_id: int):
+    with transaction.atomic():
+        top_up = (
+            AutoTopUp.objects.select_for_update()
+            .filter(pk=group_id, enabled=True)
+            .first()
+        )
+        if top_up is None or _failed_recently(top_up):
+            return None
+        if get_balance(group_id) >= top_up.threshold_micros:
+            return None
+        if Payment.objects.filter(
+            group_id=group_id,
+            kind=PaymentKind.AUTO_TOP_UP,
+            status=PaymentStatus.PENDING,
+        ).exists():
+            return None
+        used = top_ups_this_month_micros(group_id)
+        if used + top_up.amount_micros > top_up.monthly_cap_micros:
+            logger.info("auto top-up capped group=%s used_micros=%s", group_id, used)
+            return None
+        card = default_card(group_id)
+        payment = Payment.objects.create(
+            group_id=group_id,
+            kind=PaymentKind.AUTO_TOP_UP,
+            amount_micros=top_up.amount_micros,
+            currency=settings.PORTAL_CURRENCY,
+            card_brand=card.brand if card else "",
+            card_last4=card.last4 if card else "",
+        )
+    customer_id = BillingAccount.objects.get(pk=group_id).stripe_customer_id
+    return payment, card, customer_id
+
+
+def _failed_recently(top_up: AutoTopUp) -> bool:
+    """A failed charge is retried by a later sweep, never by the next crossing."""
+    if top_up.last_failure_at is None:
+        return False
+    return top_up.last_failure_at > timezone.now() - TOP_UP_RETRY_AFTER
 
 
 def settle_stale_payments() -> int:
@@ -340,7 +364,6 @@ def settle_stale_payments() -> int:
 
 def groups_due_for_top_up() -> list[int]:
     """Groups with top-up on, below their threshold, and not recently failed."""
-    quiet_since = timezone.now() - TOP_UP_RETRY_AFTER
     due = []
     candidates = AutoTopUp.objects.filter(enabled=True).select_related(
         "group__billing_account"
@@ -349,7 +372,7 @@ def groups_due_for_top_up() -> list[int]:
         account = getattr(top_up.group, "billing_account", None)
         if account is None or account.balance_micros >= top_up.threshold_micros:
             continue
-        if top_up.last_failure_at and top_up.last_failure_at > quiet_since:
+        if _failed_recently(top_up):
             continue
         due.append(top_up.pk)
     return due

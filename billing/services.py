@@ -314,6 +314,7 @@ def update_auto_top_up(
             setattr(current, name, value)
         if enabled:
             current.consecutive_failures = 0
+            current.last_failure_at = None
             current.disabled_reason = ""
             current.disabled_at = None
         current.save()

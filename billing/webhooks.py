@@ -26,12 +26,12 @@ def handle_event(event) -> bool:
             return False
         handler = HANDLERS.get(event.type)
         if handler is not None:
-            handler(event.data.object)
+            handler(event.data.object.to_dict())
     logger.info("stripe event handled event=%s type=%s", event.id, event.type)
     return True
 
 
-def _our_payment(intent) -> Payment | None:
+def _our_payment(intent: dict) -> Payment | None:
     """The Payment an intent charges, if the intent is ours and matches it."""
     metadata = intent.get("metadata") or {}
     payment_id = metadata.get("payment_id", "")
@@ -42,27 +42,27 @@ def _our_payment(intent) -> Payment | None:
         return None
     known = payment.stripe_payment_intent_id
     if (
-        (known and known != intent.id)
+        (known and known != intent["id"])
         or intent.get("amount") != micros_to_cents(payment.amount_micros)
         or intent.get("currency") != payment.currency
     ):
         logger.warning(
-            "intent does not match payment=%s intent=%s", payment.pk, intent.id
+            "intent does not match payment=%s intent=%s", payment.pk, intent["id"]
         )
         return None
     return payment
 
 
-def _intent_succeeded(intent) -> None:
+def _intent_succeeded(intent: dict) -> None:
     payment = _our_payment(intent)
     if payment is not None:
         Payment.objects.filter(pk=payment.pk, stripe_payment_intent_id="").update(
-            stripe_payment_intent_id=intent.id
+            stripe_payment_intent_id=intent["id"]
         )
-        settle_success(payment.pk, intent.id)
+        settle_success(payment.pk, intent["id"])
 
 
-def _intent_failed(intent) -> None:
+def _intent_failed(intent: dict) -> None:
     payment = _our_payment(intent)
     if payment is not None:
         error = intent.get("last_payment_error") or {}

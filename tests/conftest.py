@@ -7,6 +7,7 @@ from django.conf import settings
 
 from groups.models import Role
 from tests.factories import GroupFactory, MembershipFactory
+from tests.stripe_fixtures import localstripe_url, stripe_base  # noqa: F401
 
 # In CI every test must run: a skip means a missing service, and fails the run.
 REQUIRE_ALL = os.environ.get("PORTAL_TESTS_REQUIRE_ALL") == "1"
