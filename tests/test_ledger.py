@@ -144,3 +144,61 @@ def test_parallel_debits_lose_nothing(postgres):
     # Each debit saw the one before it: the running balances are all distinct.
     assert len(set(balances)) == 100
     assert Decimal(balances[0]) == Decimal(1_000_000 - 100 * 1_234)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("round_", range(3))
+def test_fifty_parallel_calls_overshoot_by_calls_in_flight_at_most(postgres, round_):
+    """Calls are admitted while the balance is positive and debited in full when
+    they end: the balance goes below zero by at most the cost of the calls that
+    were in flight when it ran out, and every debit is kept."""
+    from billing.ledger import has_credits
+    from tests.factories import GroupFactory
+
+    cost = 20_500
+    group = GroupFactory()
+    post_entry(group.pk, LedgerKind.GRANT, 10 * cost)
+    key = ApiKeyFactory(group=group)
+    lock = threading.Lock()
+    state = {"in_flight": 0, "max_in_flight": 0, "admitted": 0, "refused": 0}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(50)
+
+    def call(n: int) -> None:
+        try:
+            barrier.wait()
+            # A call is in flight from its arrival, before the admission check.
+            with lock:
+                state["in_flight"] += 1
+                state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
+            admitted = has_credits(group.pk)
+            if admitted:
+                debit_usage(_event(key, cost, f"call-{round_}-{n}"))
+            with lock:
+                state["in_flight"] -= 1
+                state["admitted" if admitted else "refused"] += 1
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    admitted = state["admitted"]
+    assert admitted + state["refused"] == 50
+    assert admitted >= 10
+    balance = get_balance(group.pk)
+    # Nothing lost: every admitted call is one event, one debit, in the balance.
+    assert balance == 10 * cost - admitted * cost == _ledger_sum(group.pk)
+    assert UsageEvent.objects.filter(group=group).count() == admitted
+    # The documented bound: beyond the 10 calls paid for, only calls that were
+    # already in flight when the credits ran out were charged.
+    assert admitted - 10 <= state["max_in_flight"] - 1
+    assert -balance <= (state["max_in_flight"] - 1) * cost
+    # And once out, the next call is refused.
+    assert not has_credits(group.pk)
