@@ -194,7 +194,7 @@ def _credit(payment: Payment) -> None:
         payment.amount_micros,
         actor=payment.created_by,
         actor_label=label,
-        note=f"{payment.get_kind_display()} charged to {payment.card_label}",
+        note=f"Charged to {payment.card_label}",
         payment=payment,
     )
     record_audit(
