@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from groups.models import ApiGroup
 from usage.models import UsageEvent
@@ -259,6 +260,12 @@ class Payment(models.Model):
         return f"{self.card_brand.title()} •••• {self.card_last4}"
 
 
+def card_has_expired(exp_month: int, exp_year: int) -> bool:
+    """A card works through the last day of its expiry month."""
+    today = timezone.now().date()
+    return (exp_year, exp_month) < (today.year, today.month)
+
+
 class PaymentMethod(models.Model):
     """A card stored at Stripe for the group; we keep only what people see."""
 
@@ -300,6 +307,10 @@ class PaymentMethod(models.Model):
     @property
     def expiry(self) -> str:
         return f"{self.exp_month:02d}/{self.exp_year}"
+
+    @property
+    def has_expired(self) -> bool:
+        return card_has_expired(self.exp_month, self.exp_year)
 
 
 class AutoTopUp(models.Model):

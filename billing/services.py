@@ -11,10 +11,15 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from billing.ledger import LedgerError, ensure_account, get_balance, post_entry
-from billing.models import AutoTopUp, BillingAccount, LedgerKind, PaymentMethod
+from billing.models import (
+    AutoTopUp,
+    BillingAccount,
+    LedgerKind,
+    PaymentMethod,
+    card_has_expired,
+)
 from billing.stripe_api import PaymentError, client, message_for, payment_error_from
 from groups.models import ApiGroup, AuditAction
 from groups.services import diff_fields, record_audit
@@ -110,11 +115,6 @@ def start_card_setup(group: ApiGroup) -> CardSetup:
         logger.warning("card setup failed group=%s error=%s", group.pk, type(exc))
         raise payment_error_from(exc) from None
     return CardSetup(intent.id, intent.client_secret)
-
-
-def card_has_expired(exp_month: int, exp_year: int) -> bool:
-    today = timezone.now().date()
-    return (exp_year, exp_month) < (today.year, today.month)
 
 
 def save_card(
