@@ -15,4 +15,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("groups.urls")),
     path("", include("members.urls")),
+    path("", include("billing.urls")),
 ]
