@@ -21,13 +21,19 @@ def currency_prefix(currency: str) -> str:
     return _SYMBOLS.get(currency.lower(), f"{currency.upper()} ")
 
 
-def exact_money(micros: int, currency: str = "usd") -> str:
+def places_for(micros: int) -> int:
+    """The decimals it takes to show an amount exactly; at least cents."""
+    return max(2, -_exponent(from_micros(micros)))
+
+
+def exact_money(micros: int, currency: str = "usd", places: int | None = None) -> str:
     """`$1,234.50`, or as many decimals as it takes: `$0.0205`, never a rounded sum.
 
-    Invoice lines must visibly add up to the total, so no amount is rounded.
+    Invoice lines must visibly add up to the total, so no amount is rounded;
+    `places` asks for more decimals, to line up a column, never for fewer.
     """
     value = from_micros(micros)
-    places = max(2, -_exponent(value))
+    places = max(places or 0, places_for(micros))
     text = f"{abs(value):,.{places}f}"
     sign = "-" if value < 0 else ""
     return f"{sign}{currency_prefix(currency)}{text}"

@@ -9,10 +9,12 @@ from datetime import date
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.functional import cached_property
 
 from apikeys.models import ApiKey
 from billing.models import LedgerEntry, LedgerKind
 from groups.models import ApiGroup
+from invoices.formatting import places_for
 from invoices.periods import last_day
 
 
@@ -120,6 +122,12 @@ class Invoice(IssuedDocument):
             ),
         ]
 
+    @cached_property
+    def money_places(self) -> int:
+        """Decimals that show every amount on the invoice exactly, alike."""
+        amounts = self.lines.values_list("amount_micros", flat=True)
+        return max((places_for(amount) for amount in amounts), default=2)
+
     @property
     def period_label(self) -> str:
         return f"{self.period:%B %Y}"
@@ -205,6 +213,10 @@ class Receipt(IssuedDocument):
                 condition=Q(amount_micros__gt=0), name="receipt_amount_positive"
             ),
         ]
+
+    @property
+    def money_places(self) -> int:
+        return places_for(self.amount_micros)
 
     @property
     def status_label(self) -> str:

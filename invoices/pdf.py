@@ -26,7 +26,10 @@ from invoices.models import Invoice, IssuedDocument, Receipt
 from invoices.queries import sections_by_model
 
 MARGIN = 18 * mm
-WIDTH = A4[0] - 2 * MARGIN
+# The frame SimpleDocTemplate lays out in keeps this padding inside the margins.
+FRAME_PADDING = 6
+LEFT = MARGIN + FRAME_PADDING
+WIDTH = A4[0] - 2 * LEFT
 INK = colors.HexColor("#1b1f24")
 MUTED = colors.HexColor("#5b6570")
 RULE = colors.HexColor("#dde1e6")
@@ -135,16 +138,20 @@ def _numbered_canvas(footer: str) -> type[Canvas]:
             self.setFont("Helvetica", 7.5)
             self.setFillColor(MUTED)
             self.setStrokeColor(RULE)
-            self.line(MARGIN, MARGIN, A4[0] - MARGIN, MARGIN)
-            self.drawString(MARGIN, MARGIN - 4 * mm, footer)
+            self.line(LEFT, MARGIN, A4[0] - LEFT, MARGIN)
+            self.drawString(LEFT, MARGIN - 4 * mm, footer)
             self.drawRightString(
-                A4[0] - MARGIN,
+                A4[0] - LEFT,
                 MARGIN - 4 * mm,
                 f"Page {self._pageNumber} of {page_count}",
             )
             self.restoreState()
 
     return NumberedCanvas
+
+
+def _money(micros: int, document: Invoice | Receipt) -> str:
+    return exact_money(micros, document.currency, document.money_places)
 
 
 def _p(text: str, style: str = "base") -> Paragraph:
@@ -226,7 +233,7 @@ def _receipt_facts(receipt: Receipt) -> list[tuple[str, str]]:
 
 
 def _summary(invoice: Invoice) -> Table:
-    money = exact_money(invoice.total_micros, invoice.currency)
+    money = _money(invoice.total_micros, invoice)
     text = (
         f"<b>{escape(money)}</b> of API usage in {escape(invoice.period_label)}, "
         "paid from prepaid credits. Nothing is due."
@@ -270,7 +277,6 @@ def _lines_table(invoice: Invoice) -> Table:
         ("LEFTPADDING", (0, 0), (-1, -1), 3),
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
     ]
-    currency = invoice.currency
     for section in sections_by_model(invoice):
         for line in section.lines:
             description = [_p(line.description, "bold"), _p(line.key_name, "small")]
@@ -284,7 +290,7 @@ def _lines_table(invoice: Invoice) -> Table:
                     _p(quantity(line.input_tokens), "num"),
                     _p(quantity(line.output_tokens), "num"),
                     _p(quantity(line.search_queries), "num"),
-                    _p(exact_money(line.amount_micros, currency), "num"),
+                    _p(_money(line.amount_micros, invoice), "num"),
                 ]
             )
             at = len(rows) - 1
@@ -296,7 +302,7 @@ def _lines_table(invoice: Invoice) -> Table:
                 "",
                 "",
                 "",
-                _p(exact_money(section.subtotal_micros, currency), "num_bold"),
+                _p(_money(section.subtotal_micros, invoice), "num_bold"),
             ]
         )
         at = len(rows) - 1
@@ -320,16 +326,15 @@ def _extra_tokens(citation: int, reasoning: int) -> str:
 
 
 def _totals(invoice: Invoice) -> Table:
-    currency = invoice.currency
     rows = [
-        ("Subtotal", exact_money(invoice.total_micros, currency), "num"),
-        ("Total", exact_money(invoice.total_micros, currency), "num_bold"),
+        ("Subtotal", _money(invoice.total_micros, invoice), "num"),
+        ("Total", _money(invoice.total_micros, invoice), "num_bold"),
         (
             "Paid with prepaid credits",
-            exact_money(-invoice.credits_applied_micros, currency),
+            _money(-invoice.credits_applied_micros, invoice),
             "num",
         ),
-        ("Amount due", exact_money(invoice.amount_due_micros, currency), "num_bold"),
+        ("Amount due", _money(invoice.amount_due_micros, invoice), "num_bold"),
     ]
     table = Table(
         [[_p(label, "num"), _p(value, style)] for label, value, style in rows],

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import template
 
 from invoices.formatting import card_label, exact_money, quantity
@@ -6,8 +8,11 @@ register = template.Library()
 
 
 @register.filter
-def money(micros: int, currency: str = "usd") -> str:
-    return exact_money(micros, currency)
+def money(micros: int, document: Any = "usd") -> str:
+    """Format micros in a currency code, or as a document's amounts all read."""
+    if isinstance(document, str):
+        return exact_money(micros, document)
+    return exact_money(micros, document.currency, document.money_places)
 
 
 @register.filter
