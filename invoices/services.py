@@ -87,7 +87,9 @@ def issue_invoices_for_period(period: date, *, actor_label: str) -> IssueReport:
         try:
             invoice = issue_invoice(group_id, period, actor_label=actor_label)
         except Exception:
-            logger.exception("invoice failed group=%s period=%s", group_id, period)
+            logger.exception(
+                "invoice failed group=%s period=%s", group_id, f"{period:%Y-%m}"
+            )
             report.failed.append(group_id)
             continue
         if invoice is None:
