@@ -7,6 +7,7 @@ from groups.access import SESSION_LAST_GROUP, group_view
 from groups.forms import GroupCreateForm
 from groups.models import ApiGroup, Capability, Membership
 from groups.services import create_group
+from groups.signals import overview_panels
 
 
 @login_required
@@ -41,4 +42,10 @@ def group_create(request: HttpRequest) -> HttpResponse:
 
 @group_view(Capability.VIEW_USAGE)
 def group_overview(request: HttpRequest, group: ApiGroup) -> HttpResponse:
-    return render(request, "groups/overview.html", {"group": group})
+    replies = overview_panels.send(
+        sender=ApiGroup, group=group, membership=request.membership
+    )
+    panels = sorted(
+        (panel for _, panel in replies if panel), key=lambda panel: panel["order"]
+    )
+    return render(request, "groups/overview.html", {"group": group, "panels": panels})
