@@ -4,7 +4,9 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from billing.signals import balance_changed
-from invoices.models import RECEIPTED_KINDS
+from groups.models import Capability
+from groups.signals import overview_panels
+from invoices.models import RECEIPTED_KINDS, Invoice
 from invoices.services import issue_receipt
 
 
@@ -18,3 +20,16 @@ def issue_receipt_on_commit(sender, kind: str, entry_id: int, **kwargs) -> None:
     if kind not in RECEIPTED_KINDS:
         return
     transaction.on_commit(partial(issue_receipt, entry_id), robust=True)
+
+
+@receiver(overview_panels, dispatch_uid="invoices.overview_panel")
+def latest_invoice_panel(sender, group, membership, **kwargs) -> dict | None:
+    """Show admins the latest invoice on the group's overview."""
+    if not membership.can(Capability.VIEW_INVOICES):
+        return None
+    latest = Invoice.objects.filter(group=group).order_by("-period").first()
+    return {
+        "template": "invoices/overview_panel.html",
+        "context": {"invoice": latest, "group": group},
+        "order": 80,
+    }

@@ -280,3 +280,20 @@ def test_bad_period_is_refused_and_changes_nothing(args, message):
 def test_command_defaults_to_the_previous_month(group):
     assert "2026-03: 1 issued" in generate()
     assert Invoice.objects.get(group=group).period == MARCH
+
+
+@pytest.mark.usefixtures("march_usage")
+def test_demo_seed_invoices_ended_months_once(group, admin_user):
+    from invoices import demo
+
+    lines: list[str] = []
+    with time_machine.travel(datetime(2026, 4, 15, tzinfo=UTC), tick=False):
+        demo.seed(group, admin_user, lines.append)
+        demo.seed(group, admin_user, lines.append)
+    # February and March have ended; April, with one call, has not.
+    assert sorted(Invoice.objects.values_list("period", flat=True)) == [
+        date(2026, 2, 1),
+        MARCH,
+    ]
+    assert lines[0].startswith("Invoices: 2 issued")
+    assert lines[1].startswith("Invoices: 0 issued")

@@ -192,3 +192,13 @@ def test_another_groups_documents_never_show(group, invoice, admin_client):
     foreign = issue_receipt(foreign_entry.pk)
     html = admin_client.get(f"/g/{group.slug}/invoices/").content.decode()
     assert foreign.number not in html
+
+
+def test_overview_shows_admins_the_latest_invoice_and_members_nothing_of_it(
+    group, invoice, admin_client, member_client
+):
+    url = f"/g/{group.slug}/"
+    admin_html = admin_client.get(url).content.decode()
+    member_html = member_client.get(url).content.decode()
+    assert "Latest invoice" in admin_html and invoice.number in admin_html
+    assert "Latest invoice" not in member_html and invoice.number not in member_html
