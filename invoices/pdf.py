@@ -334,7 +334,11 @@ def _totals(invoice: Invoice) -> Table:
             _money(-invoice.credits_applied_micros, invoice),
             "num",
         ),
-        ("Amount due", _money(invoice.amount_due_micros, invoice), "num_bold"),
+        (
+            "Amount due",
+            exact_money(invoice.amount_due_micros, invoice.currency),
+            "num_bold",
+        ),
     ]
     table = Table(
         [[_p(label, "num"), _p(value, style)] for label, value, style in rows],
