@@ -23,7 +23,7 @@ from invoices.models import (
     Series,
 )
 from invoices.numbering import lock_sequence, take_number
-from invoices.periods import bounds
+from invoices.periods import bounds, ensure_ended
 from usage.models import UsageRollup
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,9 @@ def issue_invoices_for_period(period: date, *, actor_label: str) -> IssueReport:
 
     Safe to run again and from several workers at once: a group that already has
     its invoice is skipped. One group's failure does not hold up the others.
+    Raises PeriodError for a month that has not ended.
     """
+    ensure_ended(period, timezone.now())
     report = IssueReport(period)
     to_invoice = groups_to_invoice(period)
     report.already_issued = Invoice.objects.filter(period=period).count()
@@ -101,6 +103,7 @@ def issue_invoices_for_period(period: date, *, actor_label: str) -> IssueReport:
 
 def issue_invoice(group_id: int, period: date, *, actor_label: str) -> Invoice | None:
     """Issue a group's invoice for a month; None if it has one or had no usage."""
+    ensure_ended(period, timezone.now())
     start, end = bounds(period)
     lines = collect_lines(group_id, start, end)
     if not lines:

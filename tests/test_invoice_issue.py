@@ -297,3 +297,15 @@ def test_demo_seed_invoices_ended_months_once(group, admin_user):
     ]
     assert lines[0].startswith("Invoices: 2 issued")
     assert lines[1].startswith("Invoices: 0 issued")
+
+
+@pytest.mark.usefixtures("march_usage")
+def test_the_job_refuses_a_month_that_has_not_ended(group):
+    from invoices.periods import PeriodError
+
+    with (
+        time_machine.travel(datetime(2026, 3, 31, 23, 59, tzinfo=UTC), tick=False),
+        pytest.raises(PeriodError, match="2026-03 has not ended yet"),
+    ):
+        issue_monthly_invoices.delay("2026-03").get()
+    assert not Invoice.objects.exists()
