@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("groups.urls")),
     path("", include("members.urls")),
     path("", include("billing.urls")),
+    path("", include("invoices.urls")),
 ]
