@@ -271,12 +271,10 @@ def issue_receipt(entry_id: int, *, actor_label: str = "system") -> Receipt | No
 
 def card_of(entry: LedgerEntry) -> dict[str, Any]:
     """The card that paid for an entry, or blanks when no card is on record."""
-    # TODO: read entry.payment directly once billing's Payment model is merged.
-    payment = getattr(entry, "payment", None)
-    return {
-        "card_brand": getattr(payment, "card_brand", "") or "",
-        "card_last4": getattr(payment, "card_last4", "") or "",
-    }
+    payment = entry.payment
+    if payment is None:
+        return {"card_brand": "", "card_last4": ""}
+    return {"card_brand": payment.card_brand, "card_last4": payment.card_last4}
 
 
 def issue_missing_receipts(*, actor_label: str = "system") -> list[Receipt]:

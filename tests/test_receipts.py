@@ -1,9 +1,8 @@
 """Receipts for credit purchases and automatic top-ups."""
 
-from types import SimpleNamespace
-
 import pytest
 from django.db import transaction
+from django.urls import reverse
 
 from billing.ledger import post_entry
 from billing.models import LedgerKind
@@ -13,6 +12,7 @@ from invoices.models import DocumentSequence, Receipt
 from invoices.services import card_of, issue_missing_receipts, issue_receipt
 from tests.factories import ApiKeyFactory
 from tests.invoicing import buy_credits, use_api
+from tests.stripe_fixtures import add_card
 
 
 def test_a_purchase_gets_a_receipt_once_it_is_committed(
@@ -108,13 +108,20 @@ def test_receipt_numbers_are_gapless_and_separate_from_invoices(
     assert [n.rsplit("-", 1)[1] for n in numbers] == ["000001", "000002", "000003"]
 
 
-def test_card_details_are_read_from_the_payment_when_there_is_one():
-    paid = SimpleNamespace(
-        payment=SimpleNamespace(card_brand="visa", card_last4="4242")
-    )
-    assert card_of(paid) == {"card_brand": "visa", "card_last4": "4242"}
-    assert card_of(SimpleNamespace(payment=None)) == {
-        "card_brand": "",
-        "card_last4": "",
-    }
-    assert card_of(SimpleNamespace()) == {"card_brand": "", "card_last4": ""}
+def test_a_card_purchase_gets_a_receipt_naming_the_card(
+    stripe_base, admin_client, group, admin_user, django_capture_on_commit_callbacks
+):
+    add_card(group, admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("billing:buy-credits", args=[group.slug]), {"amount": "20.00"}
+        )
+    assert response.status_code == 302
+    receipt = Receipt.objects.get(group=group)
+    assert receipt.amount_micros == 20_000_000
+    assert (receipt.card_brand.lower(), receipt.card_last4) == ("visa", "4242")
+
+
+def test_an_entry_without_a_payment_shows_no_card(group):
+    entry, _ = post_entry(group.pk, LedgerKind.PURCHASE, 5_000_000)
+    assert card_of(entry) == {"card_brand": "", "card_last4": ""}
