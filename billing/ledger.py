@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.models import PURCHASED_KINDS, BillingAccount, LedgerEntry, LedgerKind
@@ -52,6 +53,15 @@ def get_balance(group_id: int) -> int:
         .first()
     )
     return balance or 0
+
+
+def has_credits(group_id: int) -> bool:
+    """Whether a metered call may start: only while the balance is positive.
+
+    A call admitted here is debited in full when it ends, so the balance can fall
+    below zero by at most the cost of the calls in flight when it ran out.
+    """
+    return get_balance(group_id) > 0
 
 
 def post_entry(
@@ -327,3 +337,30 @@ def _touch_key(event: UsageEvent) -> None:
     ApiKey.objects.filter(pk=event.api_key_id).exclude(last_used_at__gte=stale).update(
         last_used_at=event.created_at
     )
+
+
+@dataclass(frozen=True)
+class LedgerMismatch:
+    group_id: int
+    slug: str
+    stored_micros: int
+    ledger_micros: int
+
+
+def ledger_mismatches() -> list[LedgerMismatch]:
+    """Every group whose stored balance differs from the sum of its ledger."""
+    ledger_sum = (
+        LedgerEntry.objects.filter(group_id=OuterRef("group_id"))
+        .values("group_id")
+        .annotate(total=Sum("amount_micros"))
+        .values("total")
+    )
+    accounts = (
+        BillingAccount.objects.annotate(
+            ledger_micros=Coalesce(Subquery(ledger_sum), Value(0))
+        )
+        .exclude(balance_micros=F("ledger_micros"))
+        .values_list("group_id", "group__slug", "balance_micros", "ledger_micros")
+        .order_by("group_id")
+    )
+    return [LedgerMismatch(*row) for row in accounts]

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from groups.models import ApiGroup
 from usage.models import UsageEvent
@@ -21,6 +22,10 @@ class BillingAccount(models.Model):
     # Credits ever bought (purchases and automatic top-ups, never grants); drives tiers.
     lifetime_purchased_micros = models.BigIntegerField(default=0)
     stripe_customer_id = models.CharField(max_length=255, blank=True)
+    # Whether admins were told of the current low-balance crossing and of the
+    # current exhaustion; credits arriving reset them, so each episode mails once.
+    low_balance_alerted = models.BooleanField(default=False)
+    exhausted_alerted = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -71,6 +76,14 @@ class LedgerEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="ledger_entry",
     )
+    # The card payment that bought these credits (purchases and top-ups).
+    payment = models.ForeignKey(
+        "billing.Payment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+    )
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
@@ -108,6 +121,12 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind=LedgerKind.ADJUSTMENT) | ~Q(amount_micros=0),
                 name="ledger_adjustment_not_zero",
+            ),
+            # A payment credits at most once, whoever confirms it first.
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(kind__in=[LedgerKind.PURCHASE, LedgerKind.AUTO_TOP_UP]),
+                name="payment_credited_once",
             ),
         ]
 
@@ -157,3 +176,224 @@ class ModelPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} from {self.effective_from:%Y-%m-%d}"
+
+
+class PaymentKind(models.TextChoices):
+    PURCHASE = "purchase", "Credit purchase"
+    AUTO_TOP_UP = "auto_top_up", "Automatic top-up"
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Payment(models.Model):
+    """One card charge for credits; its id keys the charge's idempotency at Stripe.
+
+    Created pending before Stripe is called, then settled once: the first of the
+    charge response and the webhook to claim it wins.
+    """
+
+    group = models.ForeignKey(ApiGroup, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=PaymentKind.choices)
+    status = models.CharField(
+        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
+    )
+    # Micros of `currency`; always a whole number of cents.
+    amount_micros = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    # Copied from the card when charged, for receipts after the card is removed.
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["group", "kind", "status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=PaymentKind.values), name="payment_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PaymentStatus.values),
+                name="payment_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_micros__gt=0)
+                & Q(amount_micros=models.F("amount_micros") / 10_000 * 10_000),
+                name="payment_positive_whole_cents",
+            ),
+            # At most one automatic top-up in flight per group, however many
+            # threshold crossings race to start one.
+            models.UniqueConstraint(
+                fields=["group"],
+                condition=Q(kind="auto_top_up", status="pending"),
+                name="one_pending_top_up_per_group",
+            ),
+            models.UniqueConstraint(
+                fields=["stripe_payment_intent_id"],
+                condition=~Q(stripe_payment_intent_id=""),
+                name="payment_intent_used_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk} ({self.status})"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"portal-payment-{self.pk}"
+
+    @property
+    def card_label(self) -> str:
+        if not self.card_last4:
+            return ""
+        return f"{self.card_brand.title()} •••• {self.card_last4}"
+
+
+def card_has_expired(exp_month: int, exp_year: int) -> bool:
+    """A card works through the last day of its expiry month."""
+    today = timezone.now().date()
+    return (exp_year, exp_month) < (today.year, today.month)
+
+
+class PaymentMethod(models.Model):
+    """A card stored at Stripe for the group; we keep only what people see."""
+
+    group = models.ForeignKey(
+        ApiGroup, on_delete=models.CASCADE, related_name="payment_methods"
+    )
+    stripe_payment_method_id = models.CharField(max_length=255, unique=True)
+    brand = models.CharField(max_length=32)
+    last4 = models.CharField(max_length=4)
+    exp_month = models.PositiveSmallIntegerField()
+    exp_year = models.PositiveSmallIntegerField()
+    is_default = models.BooleanField(default=False)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group"],
+                condition=Q(is_default=True),
+                name="one_default_card_per_group",
+            ),
+            models.CheckConstraint(
+                condition=Q(exp_month__gte=1) & Q(exp_month__lte=12),
+                name="card_exp_month_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{self.brand.title()} •••• {self.last4}"
+
+    @property
+    def expiry(self) -> str:
+        return f"{self.exp_month:02d}/{self.exp_year}"
+
+    @property
+    def has_expired(self) -> bool:
+        return card_has_expired(self.exp_month, self.exp_year)
+
+
+class AutoTopUp(models.Model):
+    """A group's automatic top-up and low-balance settings.
+
+    The threshold also drives the low-balance email, whether or not top-up is on.
+    """
+
+    group = models.OneToOneField(
+        ApiGroup, primary_key=True, on_delete=models.CASCADE, related_name="auto_top_up"
+    )
+    enabled = models.BooleanField(default=False)
+    # Micros of the portal currency.
+    threshold_micros = models.BigIntegerField(default=5_000_000)
+    amount_micros = models.BigIntegerField(default=20_000_000)
+    monthly_cap_micros = models.BigIntegerField(default=200_000_000)
+    # Failed charges since the last success; three in a row turn top-up off.
+    consecutive_failures = models.PositiveSmallIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    # Why the portal turned it off by itself; empty when a person did.
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "automatic top-up"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(threshold_micros__gte=0)
+                & Q(amount_micros__gt=0)
+                & Q(monthly_cap_micros__gte=0),
+                name="auto_top_up_amounts_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Automatic top-up of {self.group_id}"
+
+
+class StripeEvent(models.Model):
+    """A webhook event we handled; its id makes every redelivery a no-op."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class NoticeKind(models.TextChoices):
+    LOW_BALANCE = "low_balance", "Low balance"
+    KEYS_BLOCKED = "keys_blocked", "Keys blocked: out of credits"
+    TOP_UP_FAILED = "top_up_failed", "Automatic top-up failed"
+    TOP_UP_DISABLED = "top_up_disabled", "Automatic top-up turned off"
+
+
+class BillingNotice(models.Model):
+    """An email to a group's admins, written once and sent at most once."""
+
+    group = models.ForeignKey(
+        ApiGroup, on_delete=models.CASCADE, related_name="billing_notices"
+    )
+    kind = models.CharField(max_length=24, choices=NoticeKind.choices)
+    # What makes this notice unique, e.g. "top_up_failed:payment-12".
+    dedupe_key = models.CharField(max_length=120, unique=True)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    balance_micros = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=NoticeKind.values), name="notice_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.group_id}"

@@ -14,6 +14,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("groups.urls")),
+    path("", include("members.urls")),
     path("", include("usage.urls")),
+    path("", include("billing.urls")),
     path("", include("limits.urls")),
+    path("", include("invoices.urls")),
 ]

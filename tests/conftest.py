@@ -7,6 +7,7 @@ from django.conf import settings
 
 from groups.models import Role
 from tests.factories import GroupFactory, MembershipFactory
+from tests.stripe_fixtures import localstripe_url, stripe_base  # noqa: F401
 
 # In CI every test must run: a skip means a missing service, and fails the run.
 REQUIRE_ALL = os.environ.get("PORTAL_TESTS_REQUIRE_ALL") == "1"
@@ -150,3 +151,77 @@ def screenshot_dir():
     path = Path(os.environ.get("PLAYWRIGHT_SCREENSHOTS", "var/screenshots"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def celery_worker(request, redis_url, postgres, tmp_path):
+    """A real `celery -A portal worker` on the test database and Redis.
+
+    Needs `django_db(transaction=True)`, so that the worker sees committed rows.
+    Tasks sent while it runs go through Redis instead of running in-process.
+    """
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    from portal.celery import app
+
+    stripe_api = request.getfixturevalue("localstripe_url")
+    database = dict(connection.settings_dict)
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}:{database['PASSWORD']}@"
+            f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/"
+            f"{database['NAME']}"
+        ),
+        "REDIS_URL": redis_url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "STRIPE_API_BASE": stripe_api,
+        "DJANGO_ALLOW_ASYNC_UNSAFE": "",
+    }
+    log = tmp_path / "worker.log"
+    root = Path(__file__).resolve().parent.parent
+    celery = str(Path(sys.executable).with_name("celery"))
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [
+                celery,
+                "-A",
+                "portal",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"test-{os.getpid()}@%h",
+            ],
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while "ready." not in log.read_text():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            pytest.fail(f"Celery worker did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+    app.conf.task_always_eager = False
+    try:
+        yield log
+    finally:
+        app.conf.task_always_eager = True
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()

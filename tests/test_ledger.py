@@ -1,4 +1,5 @@
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -144,3 +145,94 @@ def test_parallel_debits_lose_nothing(postgres):
     # Each debit saw the one before it: the running balances are all distinct.
     assert len(set(balances)) == 100
     assert Decimal(balances[0]) == Decimal(1_000_000 - 100 * 1_234)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("round_", range(3))
+def test_fifty_parallel_calls_overshoot_by_calls_in_flight_at_most(postgres, round_):
+    """Calls are admitted while the balance is positive and debited in full when
+    they end: the balance goes below zero by at most the cost of the calls that
+    were in flight when it ran out, and every debit is kept."""
+    from billing.ledger import has_credits
+    from tests.factories import GroupFactory
+
+    cost = 20_500
+    group = GroupFactory()
+    post_entry(group.pk, LedgerKind.GRANT, 10 * cost)
+    key = ApiKeyFactory(group=group)
+    lock = threading.Lock()
+    state = {"in_flight": 0, "max_in_flight": 0, "admitted": 0, "refused": 0}
+    errors: list[BaseException] = []
+
+    def call(n: int) -> None:
+        try:
+            # A call is in flight from its arrival, before the admission check.
+            with lock:
+                state["in_flight"] += 1
+                state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
+            admitted = has_credits(group.pk)
+            if admitted:
+                time.sleep(0.002)  # the model answers; the cost is known at the end
+                debit_usage(_event(key, cost, f"call-{round_}-{n}"))
+            with lock:
+                state["in_flight"] -= 1
+                state["admitted" if admitted else "refused"] += 1
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    admitted = state["admitted"]
+    assert admitted + state["refused"] == 50
+    assert admitted >= 10
+    balance = get_balance(group.pk)
+    # Nothing lost: every admitted call is one event, one debit, in the balance.
+    assert balance == 10 * cost - admitted * cost == _ledger_sum(group.pk)
+    assert UsageEvent.objects.filter(group=group).count() == admitted
+    # The documented bound: beyond the 10 calls paid for, only calls that were
+    # already in flight when the credits ran out were charged.
+    assert admitted - 10 <= state["max_in_flight"] - 1
+    assert -balance <= (state["max_in_flight"] - 1) * cost
+    # And once out, the next call is refused.
+    assert not has_credits(group.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overshoot_is_exactly_the_calls_in_flight_when_credits_ran_out(postgres):
+    """Twelve calls admitted together against credits for ten: all twelve are
+    charged in full (two calls' worth below zero); every later call is refused."""
+    from billing.ledger import has_credits
+    from tests.factories import GroupFactory
+
+    cost = 20_500
+    group = GroupFactory()
+    post_entry(group.pk, LedgerKind.GRANT, 10 * cost)
+    key = ApiKeyFactory(group=group)
+    admitted_together = threading.Barrier(12)
+    admitted: list[bool] = []
+
+    def call(n: int) -> None:
+        try:
+            admitted.append(has_credits(group.pk))
+            admitted_together.wait()
+            debit_usage(_event(key, cost, f"flight-{n}"))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert admitted == [True] * 12
+    assert get_balance(group.pk) == -2 * cost == _ledger_sum(group.pk)
+    later = [has_credits(group.pk) for _ in range(38)]
+    assert later == [False] * 38
