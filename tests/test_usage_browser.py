@@ -87,3 +87,22 @@ def test_member_reads_filters_and_exports_usage(
     assert total["calls"] == "3"
     assert total["cost"] == "0.050500"
     assert {row["key_name"] for row in rows if row["section"] == "key"} == {"backend"}
+
+
+def test_member_sees_tier_limits_and_an_operator_override(
+    live_server, browser_context, page, group, member_user, screenshot_dir
+):
+    from limits.services import set_model_limit
+    from tests.seeded_tiers import ensure_seeded_tiers
+
+    ensure_seeded_tiers()
+    post_entry(group.pk, LedgerKind.PURCHASE, to_micros("60"))
+    set_model_limit(group, "sonar-pro", 900)
+    _log_in(browser_context, live_server, member_user)
+
+    page.goto(f"{live_server.url}/g/{group.slug}/limits/")
+    assert page.locator("#current-tier").inner_text() == "Tier 1"
+    assert "$190.00" in page.locator("#next-tier").inner_text()
+    row = page.locator("#model-limits tr", has_text="sonar-pro")
+    assert "900" in row.inner_text() and "Set by the operator" in row.inner_text()
+    page.screenshot(path=str(screenshot_dir / "limits.png"), full_page=True)
