@@ -14,4 +14,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("groups.urls")),
+    path("", include("apikeys.urls")),
+    path("", include("gateway.urls")),
 ]
