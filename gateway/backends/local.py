@@ -84,8 +84,9 @@ class LocalStream(Stream):
         for start in range(0, len(words), WORDS_PER_CHUNK):
             chunk = words[start : start + WORDS_PER_CHUNK]
             piece = " ".join(chunk)
-            yield piece if start == 0 else " " + piece
+            # Counted before it is handed over: a client leaving now still got it.
             self._words_sent += len(chunk)
+            yield piece if start == 0 else " " + piece
         self.used = self._planned
 
     def partial_used(self) -> CallQuantities:
