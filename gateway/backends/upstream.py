@@ -27,6 +27,13 @@ PASSED_THROUGH = ("citations", "search_results")
 _client = httpx.Client(follow_redirects=False)
 
 
+def close_connections() -> None:
+    """Close pooled upstream connections (tests, worker shutdown); reopens lazily."""
+    global _client
+    _client.close()
+    _client = httpx.Client(follow_redirects=False)
+
+
 def _payload(chat: ChatRequest, route: ModelRoute, *, stream: bool) -> dict:
     payload: dict = {
         "model": route.upstream_name,
