@@ -29,7 +29,7 @@ def _describe_state(key: ApiKey, balance_micros: int, now) -> None:
     elif balance_micros <= 0:
         key.state_label, key.state_class = "Blocked: out of credits", "warn"
     elif key.expires_at is not None:
-        key.state_label, key.state_class = "Active until replaced key expires", "warn"
+        key.state_label, key.state_class = "Replaced, in grace period", "warn"
     else:
         key.state_label, key.state_class = "Active", "ok"
 

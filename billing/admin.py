@@ -43,8 +43,8 @@ class ModelPriceForm(forms.ModelForm):
 class ModelPriceAdmin(admin.ModelAdmin):
     """The price book. A price change is a new row with a later effective date.
 
-    Rows already in effect are read-only and cannot be deleted: calls were priced
-    with them. A row that has not taken effect yet can still be corrected.
+    Rows in effect (or about to be) are read-only and cannot be deleted: calls were
+    priced with them. A row further in the future can still be corrected.
     """
 
     form = ModelPriceForm
@@ -86,14 +86,17 @@ class ModelPriceAdmin(admin.ModelAdmin):
     def in_effect(self, price: ModelPrice) -> bool:
         return price.effective_from <= timezone.now()
 
-    def _is_past(self, price: ModelPrice | None) -> bool:
-        return price is not None and price.effective_from <= timezone.now()
+    def _is_settled(self, price: ModelPrice | None) -> bool:
+        # In effect, or so close to it that some worker may already hold it.
+        return price is not None and price.effective_from < timezone.now() + CHANGE_LEAD
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return super().has_change_permission(request, obj) and not self._is_past(obj)
+        allowed = super().has_change_permission(request, obj)
+        return allowed and not self._is_settled(obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return super().has_delete_permission(request, obj) and not self._is_past(obj)
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and not self._is_settled(obj)
 
     def get_actions(self, request):
         # Bulk delete would skip the per-row check above.

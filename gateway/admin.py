@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 
 from gateway.models import ModelRoute
@@ -8,7 +10,14 @@ from gateway.routes import forget_routes
 class ModelRouteAdmin(admin.ModelAdmin):
     """Which backend answers each model. Workers pick up edits within a minute."""
 
-    list_display = ("model", "backend", "enabled", "base_url", "upstream_model")
+    list_display = (
+        "model",
+        "backend",
+        "enabled",
+        "base_url",
+        "upstream_model",
+        "upstream_key_set",
+    )
     list_filter = ("backend", "enabled")
     search_fields = ("model", "upstream_model")
     fieldsets = (
@@ -27,6 +36,13 @@ class ModelRouteAdmin(admin.ModelAdmin):
             },
         ),
     )
+
+    @admin.display(boolean=True, description="key variable set")
+    def upstream_key_set(self, route: ModelRoute) -> bool | None:
+        """Whether this server has the variable; its value is never shown."""
+        if not route.api_key_env:
+            return None
+        return bool(os.environ.get(route.api_key_env))
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)

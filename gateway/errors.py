@@ -109,6 +109,12 @@ def invalid_field(param: str, message: str) -> ApiError:
     return ApiError(400, "invalid_request", message, param=param)
 
 
+def request_too_large() -> ApiError:
+    return ApiError(
+        413, "request_too_large", "The request body is too large.", param="body"
+    )
+
+
 def rate_limited(retry_after_seconds: int, message: str = "") -> ApiError:
     """429 for the rate limiter, with Retry-After in whole seconds (at least 1)."""
     seconds = max(1, int(retry_after_seconds))

@@ -39,6 +39,8 @@ def _text_of(content, index: int) -> str:
     """Message content is a string or a list of parts; text parts are joined."""
     if isinstance(content, str):
         return content
+    if content is None:  # an assistant turn that only called tools
+        return ""
     param = f"messages[{index}].content"
     if not isinstance(content, list):
         raise invalid_field(param, f"{param} must be a string or a list of parts.")
@@ -88,8 +90,8 @@ def _temperature(value) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise invalid_field("temperature", "temperature must be a number.")
-    if not 0 <= value < 2:
-        raise invalid_field("temperature", "temperature must be from 0 to below 2.")
+    if not 0 <= value <= 2:
+        raise invalid_field("temperature", "temperature must be from 0 to 2.")
     return value
 
 

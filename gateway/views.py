@@ -10,6 +10,7 @@ import logging
 import time
 import uuid
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -30,6 +31,13 @@ logger = logging.getLogger(__name__)
 JSON = "application/json"
 
 
+def _body(request: HttpRequest) -> bytes:
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise errors.request_too_large() from None
+
+
 def _json(payload: dict, status: int = 200) -> HttpResponse:
     return HttpResponse(dumps(payload), status=status, content_type=JSON)
 
@@ -47,7 +55,7 @@ def chat_completions(request: HttpRequest) -> HttpResponse:
 def _chat_completions(request: HttpRequest) -> HttpResponse:
     started = time.monotonic()
     caller = authenticate(request)
-    chat = parse_chat_request(request.body)
+    chat = parse_chat_request(_body(request))
     route = find_route(chat.model)
     price = price_at(chat.model, caller.at)
     if route is None or price is None:

@@ -335,3 +335,24 @@ def test_a_metered_call_takes_at_most_two_database_round_trips(postgres, client)
     assert response.status_code == 200
     assert len(captured.captured_queries) <= 2, captured.captured_queries
     assert get_balance(group.pk) == 10_000_000 - 5_067 - 20_500
+
+
+def test_assistant_turns_without_content_are_accepted(client, secret):
+    body = chat_body() | {
+        "messages": [
+            {"role": "user", "content": "abcd"},
+            {"role": "assistant", "content": None},
+            {"role": "user", "content": "efgh"},
+        ]
+    }
+    response = post_chat(client, secret, body)
+    assert response.status_code == 200
+    assert response.json()["usage"]["prompt_tokens"] == 2
+
+
+def test_an_oversized_body_is_413_in_the_api_shape(client, group, secret, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    response = post_chat(client, secret, chat_body(content="x" * 2_000))
+    assert response.status_code == 413
+    assert _error(response)["code"] == "request_too_large"
+    _nothing_charged(group)

@@ -164,4 +164,8 @@ def test_prices_in_effect_are_read_only_in_admin(admin_user):
     assert not model_admin.has_change_permission(request, past)
     assert not model_admin.has_delete_permission(request, past)
     assert model_admin.has_change_permission(request, future)
+    imminent = ModelPrice.objects.create(
+        model="sonar", effective_from=timezone.now() + timedelta(seconds=30)
+    )
+    assert not model_admin.has_change_permission(request, imminent)
     assert "delete_selected" not in model_admin.get_actions(request)
