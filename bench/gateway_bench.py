@@ -165,7 +165,7 @@ def _run_wrk(url: str, script: Path, seconds: int, connections: int) -> dict:
         [
             "wrk",
             "--threads",
-            "2",
+            str(min(2, connections)),
             "--connections",
             str(connections),
             "--duration",
@@ -246,8 +246,8 @@ def _check_money(started_at, metered_answered: int) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8002)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
     parser.add_argument(
         "--health-checks",
         action="store_true",
@@ -259,7 +259,7 @@ def main() -> int:
         help="bind parameters in the client (no prepared statements)",
     )
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "")
