@@ -108,7 +108,6 @@ def _start_server(args, access_log: Path) -> subprocess.Popen:
         **os.environ,
         **SERVER_ENV,
         "DATABASE_CONN_HEALTH_CHECKS": "true" if args.health_checks else "false",
-        "DATABASE_SERVER_SIDE_BINDING": "false" if args.client_binding else "true",
     }
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
@@ -253,11 +252,6 @@ def main() -> int:
         action="store_true",
         help="keep Django's per-request connection check (one more round trip)",
     )
-    parser.add_argument(
-        "--client-binding",
-        action="store_true",
-        help="bind parameters in the client (no prepared statements)",
-    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
@@ -315,7 +309,6 @@ def main() -> int:
     print(
         f"gunicorn gthread, {args.workers} workers x {args.threads} threads, "
         f"connection health checks {'on' if args.health_checks else 'off'}, "
-        f"{'client' if args.client_binding else 'server'}-side binding, "
         f"wrk {args.connections} "
         f"connections, {args.seconds}s per endpoint, {os.cpu_count()} CPUs"
     )

@@ -96,10 +96,6 @@ DATABASES = {
     )
 }
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
-if DATABASE_IS_POSTGRES and env_bool("DATABASE_SERVER_SIDE_BINDING", False):
-    # Parameters bound by the server: statements repeated on a connection (the
-    # API's key lookup and debit) are prepared once instead of planned per call.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if not DATABASE_IS_POSTGRES:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
