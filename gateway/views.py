@@ -9,19 +9,23 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from billing.pricing import price_at
+from billing.models import ModelPrice
+from billing.pricing import CallCost, CallQuantities, price_at
 from gateway import errors
 from gateway.auth import Caller, authenticate
-from gateway.backends import BackendError, Stream, backend_for
+from gateway.backends import BackendError, Completion, Stream, backend_for
 from gateway.encoding import dumps
 from gateway.errors import ApiError
 from gateway.metering import charge, usage_body
+from gateway.models import ModelRoute
 from gateway.routes import enabled_routes, find_route
 from gateway.schema import ChatRequest, parse_chat_request
 from usage.models import CallStatus
@@ -52,8 +56,41 @@ def chat_completions(request: HttpRequest) -> HttpResponse:
         return error.response()
 
 
-def _chat_completions(request: HttpRequest) -> HttpResponse:
-    started = time.monotonic()
+@dataclass(frozen=True)
+class _Call:
+    """An admitted call: who makes it, what it asks, where it goes, its price."""
+
+    caller: Caller
+    chat: ChatRequest
+    route: ModelRoute
+    price: ModelPrice
+    request_id: str
+    started: float
+
+    def charge(self, used: CallQuantities, **options) -> CallCost:
+        return charge(
+            self.caller,
+            self.chat,
+            self.price,
+            used,
+            request_id=self.request_id,
+            started=self.started,
+            **options,
+        )
+
+    def chunk(self, **fields) -> bytes:
+        payload = {
+            "id": self.request_id,
+            "object": "chat.completion.chunk",
+            "created": int(self.caller.at.timestamp()),
+            "model": self.chat.model,
+            **fields,
+        }
+        return f"data: {dumps(payload)}\n\n".encode()
+
+
+def _admit(request: HttpRequest, started: float) -> _Call:
+    """Authenticate, validate and check the group can pay; raise ApiError if not."""
     caller = authenticate(request)
     chat = parse_chat_request(_body(request))
     route = find_route(chat.model)
@@ -62,37 +99,34 @@ def _chat_completions(request: HttpRequest) -> HttpResponse:
         raise errors.unknown_model(chat.model)
     if caller.balance_micros <= 0:
         raise errors.insufficient_credits()
+    request_id = f"chatcmpl-{uuid.uuid4().hex}"
+    return _Call(caller, chat, route, price, request_id, started)
+
+
+def _chat_completions(request: HttpRequest) -> HttpResponse:
+    call = _admit(request, started=time.monotonic())
 
     # Rate limits go here: after authentication and admission, before the backend
     # is called, so that a limited call costs the backend nothing and is never
     # charged. The limits app raises errors.rate_limited(retry_after_seconds).
 
-    backend = backend_for(route)
-    request_id = f"chatcmpl-{uuid.uuid4().hex}"
-    if chat.stream:
-        try:
-            stream = backend.open_stream(chat, route)
-        except BackendError as error:
-            raise errors.upstream_failed(error.code, error.message) from None
-        events = _stream_events(caller, chat, price, stream, request_id, started)
-        response = StreamingHttpResponse(events, content_type="text/event-stream")
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"
-        response["X-Request-Id"] = request_id
-        return response
-
+    backend = backend_for(call.route)
     try:
-        completion = backend.complete(chat, route)
+        if call.chat.stream:
+            return _streamed(call, backend.open_stream(call.chat, call.route))
+        completion = backend.complete(call.chat, call.route)
     except BackendError as error:
         raise errors.upstream_failed(error.code, error.message) from None
-    cost = charge(
-        caller, chat, price, completion.used, request_id=request_id, started=started
-    )
+    return _completed(call, completion)
+
+
+def _completed(call: _Call, completion: Completion) -> HttpResponse:
+    cost = call.charge(completion.used)
     body = {
-        "id": request_id,
+        "id": call.request_id,
         "object": "chat.completion",
-        "created": int(caller.at.timestamp()),
-        "model": chat.model,
+        "created": int(call.caller.at.timestamp()),
+        "model": call.chat.model,
         "choices": [
             {
                 "index": 0,
@@ -100,65 +134,44 @@ def _chat_completions(request: HttpRequest) -> HttpResponse:
                 "finish_reason": completion.finish_reason,
             }
         ],
-        "usage": usage_body(price, completion.used, cost),
+        "usage": usage_body(call.price, completion.used, cost),
         **completion.extra,
     }
     response = _json(body)
-    response["X-Request-Id"] = request_id
+    response["X-Request-Id"] = call.request_id
     return response
 
 
-def _chunk(request_id: str, chat: ChatRequest, created: int, **fields) -> bytes:
-    payload = {
-        "id": request_id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": chat.model,
-        **fields,
-    }
-    return f"data: {dumps(payload)}\n\n".encode()
+def _streamed(call: _Call, stream: Stream) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        _stream_events(call, stream), content_type="text/event-stream"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    response["X-Request-Id"] = call.request_id
+    return response
 
 
-def _stream_events(
-    caller: Caller,
-    chat: ChatRequest,
-    price,
-    stream: Stream,
-    request_id: str,
-    started: float,
-):
+def _stream_events(call: _Call, stream: Stream) -> Iterator[bytes]:
     """Yield the SSE events; charge once the answer is complete.
 
     The last data chunk carries the usage and cost, then `data: [DONE]`. A client
     that leaves early is charged for what was generated, when the backend knows
     it; an upstream that fails mid-stream gets an error event and no charge.
     """
-    created = int(caller.at.timestamp())
     settled = False
     try:
-        yield _chunk(
-            request_id,
-            chat,
-            created,
-            choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}}],
-        )
+        role = {"index": 0, "delta": {"role": "assistant", "content": ""}}
+        yield call.chunk(choices=[role])
         for text in stream:
             delta = {"index": 0, "delta": {"content": text}, "finish_reason": None}
-            yield _chunk(request_id, chat, created, choices=[delta])
+            yield call.chunk(choices=[delta])
+
         settled = True
-        cost = charge(
-            caller,
-            chat,
-            price,
-            stream.used,
-            request_id=request_id,
-            started=started,
-            streamed=True,
-        )
+        cost = call.charge(stream.used, streamed=True)
         finish = {"index": 0, "delta": {}, "finish_reason": stream.finish_reason}
-        yield _chunk(request_id, chat, created, choices=[finish], **stream.extra)
-        usage = usage_body(price, stream.used, cost)
-        yield _chunk(request_id, chat, created, choices=[], usage=usage)
+        yield call.chunk(choices=[finish], **stream.extra)
+        yield call.chunk(choices=[], usage=usage_body(call.price, stream.used, cost))
         yield b"data: [DONE]\n\n"
     except BackendError as error:
         settled = True
@@ -167,24 +180,17 @@ def _stream_events(
     finally:
         stream.close()
         if not settled:
-            _charge_abandoned(caller, chat, price, stream, request_id, started)
+            _charge_abandoned(call, stream)
 
 
-def _charge_abandoned(caller, chat, price, stream, request_id, started) -> None:
+def _charge_abandoned(call: _Call, stream: Stream) -> None:
     used = stream.partial_used()
     if used is None:
-        logger.warning("stream abandoned, usage unknown, not charged id=%s", request_id)
+        logger.warning(
+            "stream abandoned, usage unknown, not charged id=%s", call.request_id
+        )
         return
-    charge(
-        caller,
-        chat,
-        price,
-        used,
-        request_id=request_id,
-        started=started,
-        streamed=True,
-        status=CallStatus.CLIENT_DISCONNECTED,
-    )
+    call.charge(used, streamed=True, status=CallStatus.CLIENT_DISCONNECTED)
 
 
 @csrf_exempt
