@@ -17,4 +17,6 @@ urlpatterns = [
     path("", include("members.urls")),
     path("", include("billing.urls")),
     path("", include("invoices.urls")),
+    path("", include("apikeys.urls")),
+    path("", include("gateway.urls")),
 ]
