@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from groups.models import ApiGroup
 
@@ -60,3 +61,16 @@ class ApiKey(models.Model):
     @property
     def display_name(self) -> str:
         return f"{self.name} ({self.last_four})"
+
+    def is_usable(self, at=None) -> bool:
+        """Whether the key authenticates at `at` (now): active and not expired."""
+        return self.status == KeyStatus.ACTIVE and not self.has_expired(at)
+
+    def has_expired(self, at=None) -> bool:
+        if self.expires_at is None:
+            return False
+        return self.expires_at <= (at or timezone.now())
+
+    @property
+    def is_replaced(self) -> bool:
+        return self.replaced_by_id is not None

@@ -25,6 +25,9 @@ from usage.models import KeyDayRollup, ModelHourRollup, UsageEvent, UsageRollup
 
 logger = logging.getLogger(__name__)
 
+# Sent as threshold_micros when the group has no top-up settings row yet.
+NO_THRESHOLD_ROW = -1
+
 # last_used_at is a hint for people, not an audit trail: refresh it at most this often.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
@@ -242,7 +245,10 @@ def _build_statement() -> str:
           AND (last_used_at IS NULL OR last_used_at < %(stale_before)s)
         RETURNING 1
     )
-    SELECT account.balance_micros, event.id, entry.id FROM account, event, entry
+    SELECT account.balance_micros, event.id, entry.id,
+           (SELECT threshold_micros FROM billing_autotopup
+            WHERE group_id = %(group_id)s)
+    FROM account, event, entry
     """  # noqa: S608
 
 
@@ -262,7 +268,7 @@ def _debit_usage_one_statement(event: UsageEvent) -> BalanceMove:
             ensure_account(event.group_id)
             cursor.execute(_STATEMENT, params)
             row = cursor.fetchone()
-    after, event_id, entry_id = row
+    after, event_id, entry_id, threshold = row
     event.pk = event_id
     move = BalanceMove(event.group_id, after + event.cost_micros, after, entry_id)
     balance_changed.send(
@@ -272,6 +278,9 @@ def _debit_usage_one_statement(event: UsageEvent) -> BalanceMove:
         after_micros=after,
         kind=LedgerKind.USAGE,
         entry_id=entry_id,
+        # Read in the same statement, so that watching for a crossing below the
+        # top-up threshold costs the metered call no extra round trip.
+        threshold_micros=threshold if threshold is not None else NO_THRESHOLD_ROW,
     )
     return move
 

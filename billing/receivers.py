@@ -2,9 +2,9 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from billing.ledger import ensure_account
+from billing.ledger import NO_THRESHOLD_ROW, ensure_account
 from billing.models import BillingAccount, LedgerEntry
-from billing.notices import rearm_alerts, threshold_of
+from billing.notices import DEFAULT_THRESHOLD_MICROS, rearm_alerts, threshold_of
 from billing.signals import balance_changed
 from groups.models import ApiGroup
 from groups.signals import group_created
@@ -48,7 +48,11 @@ def watch_balance(
         transaction.on_commit(
             lambda: tasks.alert_keys_blocked.delay(group_id, entry_id)
         )
-    threshold = threshold_of(group_id)
+    threshold = kw.get("threshold_micros")
+    if threshold is None:
+        threshold = threshold_of(group_id)
+    elif threshold == NO_THRESHOLD_ROW:
+        threshold = DEFAULT_THRESHOLD_MICROS
     if after_micros < threshold <= before_micros:
         transaction.on_commit(lambda: tasks.alert_low_balance.delay(group_id, entry_id))
         transaction.on_commit(lambda: tasks.charge_auto_top_up.delay(group_id))

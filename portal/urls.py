@@ -19,4 +19,6 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("", include("limits.urls")),
     path("", include("invoices.urls")),
+    path("", include("apikeys.urls")),
+    path("", include("gateway.urls")),
 ]

@@ -1,0 +1,36 @@
+from django import forms
+
+from apikeys.services import GRACE_PERIOD_CHOICES
+
+
+def _grace_label(minutes: int) -> str:
+    if minutes == 0:
+        return "Stop the old key now"
+    if minutes < 60:
+        return f"Keep the old key working for {minutes} minutes"
+    hours = minutes // 60
+    return f"Keep the old key working for {hours} hour{'s' if hours > 1 else ''}"
+
+
+class KeyCreateForm(forms.Form):
+    name = forms.CharField(
+        max_length=80,
+        help_text="What the key is for, e.g. “production backend”. "
+        "Shown on the keys page and on invoices.",
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Enter a name for the key.")
+        return name
+
+
+class KeyRegenerateForm(forms.Form):
+    grace_minutes = forms.TypedChoiceField(
+        label="Old key",
+        choices=[(m, _grace_label(m)) for m in GRACE_PERIOD_CHOICES],
+        coerce=int,
+        initial=0,
+        help_text="A grace period lets running deployments switch to the new key.",
+    )

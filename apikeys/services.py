@@ -1,0 +1,132 @@
+"""Every change to API keys: issue, revoke, regenerate. Each one is audited."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from apikeys.models import ApiKey, KeyStatus
+from apikeys.secrets import generate_key, hash_key, last_four
+from groups.models import ApiGroup, AuditAction
+from groups.services import record_audit
+
+logger = logging.getLogger(__name__)
+
+# Grace periods offered when regenerating a key, in minutes (0: stop at once).
+GRACE_PERIOD_CHOICES = (0, 5, 60, 24 * 60)
+
+
+class KeyStateError(ValueError):
+    """The key is not in a state that allows the change."""
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    # The clear secret, for the one display; it is never stored.
+    secret: str
+
+
+def _new_key(group: ApiGroup, name: str, actor: AbstractBaseUser | None) -> IssuedKey:
+    secret = generate_key()
+    key = ApiKey.objects.create(
+        group=group,
+        name=name,
+        secret_hash=hash_key(secret),
+        last_four=last_four(secret),
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    return IssuedKey(key, secret)
+
+
+def issue_key(
+    group: ApiGroup,
+    actor: AbstractBaseUser | None,
+    name: str,
+    *,
+    actor_label: str = "",
+) -> IssuedKey:
+    """Create a key named `name` for the group; the secret is returned once."""
+    name = name.strip()
+    if not name:
+        raise KeyStateError("A key needs a name.")
+    with transaction.atomic():
+        issued = _new_key(group, name, actor)
+        record_audit(
+            group,
+            actor,
+            AuditAction.KEY_CREATED,
+            target=issued.key.display_name,
+            changes={"name": [None, name], "last_four": [None, issued.key.last_four]},
+            actor_label=actor_label,
+        )
+    logger.info("api key issued group=%s key=%s", group.pk, issued.key.pk)
+    return issued
+
+
+def revoke_key(key: ApiKey, actor: AbstractBaseUser | None) -> ApiKey:
+    """Stop the key at once; every worker sees it on its next request."""
+    with transaction.atomic():
+        locked = ApiKey.objects.select_for_update().get(pk=key.pk)
+        if locked.status == KeyStatus.REVOKED:
+            raise KeyStateError("This key is already revoked.")
+        locked.status = KeyStatus.REVOKED
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["status", "revoked_at"])
+        record_audit(
+            locked.group,
+            actor,
+            AuditAction.KEY_REVOKED,
+            target=locked.display_name,
+            changes={"status": [KeyStatus.ACTIVE.value, KeyStatus.REVOKED.value]},
+        )
+    logger.info("api key revoked group=%s key=%s", locked.group_id, locked.pk)
+    return locked
+
+
+def regenerate_key(
+    key: ApiKey, actor: AbstractBaseUser | None, *, grace_minutes: int = 0
+) -> IssuedKey:
+    """Replace the key by a new one with the same name; the old one stops.
+
+    With `grace_minutes` the old key keeps working that long, so that a deployment
+    can switch over; otherwise it is revoked at once. Usage already recorded stays
+    with the old key.
+    """
+    if grace_minutes < 0:
+        raise KeyStateError("The grace period cannot be negative.")
+    now = timezone.now()
+    with transaction.atomic():
+        old = ApiKey.objects.select_for_update().get(pk=key.pk)
+        if not old.is_usable(now) or old.is_replaced:
+            raise KeyStateError("Only an active key that was not replaced can be.")
+        issued = _new_key(old.group, old.name, actor)
+        old.replaced_by = issued.key
+        if grace_minutes:
+            old.expires_at = now + timedelta(minutes=grace_minutes)
+        else:
+            old.status = KeyStatus.REVOKED
+            old.revoked_at = now
+        old.save(update_fields=["replaced_by", "expires_at", "status", "revoked_at"])
+        stops_at = old.expires_at or old.revoked_at
+        record_audit(
+            old.group,
+            actor,
+            AuditAction.KEY_REGENERATED,
+            target=issued.key.display_name,
+            changes={
+                "last_four": [old.last_four, issued.key.last_four],
+                "old_key_stops_at": [None, stops_at.isoformat()],
+            },
+        )
+    logger.info(
+        "api key regenerated group=%s old_key=%s new_key=%s grace_minutes=%s",
+        old.group_id,
+        old.pk,
+        issued.key.pk,
+        grace_minutes,
+    )
+    return issued

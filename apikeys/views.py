@@ -1,0 +1,138 @@
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apikeys.forms import KeyCreateForm, KeyRegenerateForm
+from apikeys.models import ApiKey, KeyStatus
+from apikeys.services import (
+    IssuedKey,
+    KeyStateError,
+    issue_key,
+    regenerate_key,
+    revoke_key,
+)
+from billing.ledger import get_balance
+from groups.access import group_view
+from groups.models import ApiGroup, Capability
+
+
+def _describe_state(key: ApiKey, balance_micros: int, now) -> None:
+    """Set the status label and badge class the keys pages show for `key`."""
+    if key.status == KeyStatus.REVOKED:
+        key.state_label, key.state_class = "Revoked", "danger"
+    elif key.has_expired(now):
+        key.state_label, key.state_class = "Expired (replaced)", "danger"
+    elif balance_micros <= 0:
+        key.state_label, key.state_class = "Blocked: out of credits", "warn"
+    elif key.expires_at is not None:
+        key.state_label, key.state_class = "Replaced, in grace period", "warn"
+    else:
+        key.state_label, key.state_class = "Active", "ok"
+
+
+def _group_key(group: ApiGroup, key_id: int) -> ApiKey:
+    return get_object_or_404(
+        ApiKey.objects.select_related("created_by", "replaced_by"),
+        group=group,
+        pk=key_id,
+    )
+
+
+def _can_manage(request: HttpRequest) -> bool:
+    return request.membership.can(Capability.MANAGE_KEYS)
+
+
+def _show_secret(
+    request: HttpRequest, group: ApiGroup, issued: IssuedKey, replaced: ApiKey | None
+) -> HttpResponse:
+    """Render the one page that ever shows the secret (never cached, no redirect)."""
+    context = {
+        "group": group,
+        "key": issued.key,
+        "secret": issued.secret,
+        "replaced": replaced,
+        "api_base_url": f"{settings.PORTAL_BASE_URL}/v1",
+    }
+    return render(request, "apikeys/created.html", context)
+
+
+@require_GET
+@group_view(Capability.VIEW_KEYS)
+def key_list(request: HttpRequest, group: ApiGroup) -> HttpResponse:
+    balance = get_balance(group.pk)
+    now = timezone.now()
+    keys = list(group.api_keys.select_related("created_by").order_by("-created_at"))
+    for key in keys:
+        _describe_state(key, balance, now)
+    context = {
+        "group": group,
+        "keys": keys,
+        "out_of_credits": balance <= 0,
+        "can_manage": _can_manage(request),
+        "create_form": KeyCreateForm(),
+    }
+    return render(request, "apikeys/list.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@group_view(Capability.MANAGE_KEYS)
+def key_create(request: HttpRequest, group: ApiGroup) -> HttpResponse:
+    form = KeyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        issued = issue_key(group, request.user, form.cleaned_data["name"])
+        return _show_secret(request, group, issued, replaced=None)
+    return render(request, "apikeys/create.html", {"group": group, "form": form})
+
+
+@require_GET
+@group_view(Capability.VIEW_KEYS)
+def key_detail(request: HttpRequest, group: ApiGroup, key_id: int) -> HttpResponse:
+    key = _group_key(group, key_id)
+    _describe_state(key, get_balance(group.pk), timezone.now())
+    context = {
+        "group": group,
+        "key": key,
+        "replaces": ApiKey.objects.filter(replaced_by=key).first(),
+        "can_manage": _can_manage(request),
+        "regenerate_form": KeyRegenerateForm(),
+    }
+    return render(request, "apikeys/detail.html", context)
+
+
+@require_POST
+@group_view(Capability.MANAGE_KEYS)
+def key_revoke(request: HttpRequest, group: ApiGroup, key_id: int) -> HttpResponse:
+    key = _group_key(group, key_id)
+    try:
+        revoke_key(key, request.user)
+    except KeyStateError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Key {key.display_name} is revoked.")
+    return redirect("apikeys:detail", group_slug=group.slug, key_id=key.pk)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@group_view(Capability.MANAGE_KEYS)
+def key_regenerate(request: HttpRequest, group: ApiGroup, key_id: int) -> HttpResponse:
+    key = _group_key(group, key_id)
+    form = KeyRegenerateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = regenerate_key(
+                key, request.user, grace_minutes=form.cleaned_data["grace_minutes"]
+            )
+        except KeyStateError as error:
+            messages.error(request, str(error))
+            return redirect("apikeys:detail", group_slug=group.slug, key_id=key.pk)
+        key.refresh_from_db()
+        return _show_secret(request, group, issued, replaced=key)
+    return render(
+        request, "apikeys/regenerate.html", {"group": group, "key": key, "form": form}
+    )

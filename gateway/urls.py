@@ -1,0 +1,17 @@
+from django.urls import path
+
+from gateway import views
+from portal.env import env_bool
+
+app_name = "gateway"
+
+urlpatterns = [
+    path("v1/chat/completions", views.chat_completions, name="chat-completions"),
+    path("v1/models", views.list_models, name="models"),
+]
+
+# The benchmark's baseline view exists only when the benchmark asks for it.
+if env_bool("PORTAL_BENCH_VIEWS", False):
+    from gateway.bench_views import bare_json
+
+    urlpatterns.append(path("v1/bench/bare", bare_json, name="bench-bare"))

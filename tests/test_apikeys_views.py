@@ -1,0 +1,145 @@
+import re
+
+import pytest
+
+from apikeys.models import ApiKey, KeyStatus
+from apikeys.secrets import hash_key
+from apikeys.services import issue_key, regenerate_key
+from groups.models import AuditAction, AuditEntry
+from tests.api_helpers import fund
+
+
+@pytest.fixture
+def key(group, admin_user):
+    return issue_key(group, admin_user, "production").key
+
+
+def _secret_in(response) -> str:
+    match = re.search(
+        r'<code id="new-api-key">([^<]+)</code>', response.content.decode()
+    )
+    assert match, "the new secret is on the page"
+    return match.group(1)
+
+
+def test_keys_page_for_admin_member_and_outsider(
+    group, key, admin_client, member_client, outsider_client, client
+):
+    fund(group)
+    url = f"/g/{group.slug}/keys/"
+    admin_page = admin_client.get(url)
+    assert admin_page.status_code == 200
+    assert key.last_four in admin_page.content.decode()
+    assert "Revoke" in admin_page.content.decode()
+    member_page = member_client.get(url)
+    assert member_page.status_code == 200
+    text = member_page.content.decode()
+    assert "production" in text and key.last_four in text
+    assert "Revoke" not in text and "Create key" not in text
+    assert outsider_client.get(url).status_code == 404
+    assert client.get(url).status_code == 302
+
+
+def test_keys_show_blocked_when_the_group_is_out_of_credits(group, key, member_client):
+    page = member_client.get(f"/g/{group.slug}/keys/").content.decode()
+    assert "Blocked: out of credits" in page
+    fund(group)
+    page = member_client.get(f"/g/{group.slug}/keys/").content.decode()
+    assert "Blocked" not in page and ">Active<" in page
+
+
+def test_admin_creates_a_key_and_sees_the_secret_once(group, admin_client):
+    url = f"/g/{group.slug}/keys/new/"
+    assert admin_client.get(url).status_code == 200
+    response = admin_client.post(url, {"name": "ci runner"})
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    secret = _secret_in(response)
+    assert 'data-copy-target="new-api-key"' in response.content.decode()
+    key = ApiKey.objects.get(group=group, name="ci runner")
+    assert key.secret_hash == hash_key(secret)
+    listing = admin_client.get(f"/g/{group.slug}/keys/").content.decode()
+    detail = admin_client.get(f"/g/{group.slug}/keys/{key.pk}/").content.decode()
+    assert secret not in listing and secret not in detail
+    assert AuditEntry.objects.filter(action=AuditAction.KEY_CREATED).count() == 1
+
+
+def test_create_without_a_name_shows_the_error_and_creates_nothing(group, admin_client):
+    response = admin_client.post(f"/g/{group.slug}/keys/new/", {"name": "  "})
+    assert response.status_code == 200
+    assert 'class="error"' in response.content.decode()
+    assert not ApiKey.objects.exists()
+
+
+def test_member_and_outsider_cannot_create_revoke_or_regenerate(
+    group, key, member_client, outsider_client
+):
+    base = f"/g/{group.slug}/keys"
+    for client, status in ((member_client, 403), (outsider_client, 404)):
+        assert client.post(f"{base}/new/", {"name": "x"}).status_code == status
+        assert client.post(f"{base}/{key.pk}/revoke/").status_code == status
+        assert client.post(f"{base}/{key.pk}/regenerate/").status_code == status
+    key.refresh_from_db()
+    assert key.status == KeyStatus.ACTIVE
+    assert ApiKey.objects.count() == 1
+
+
+def test_admin_revokes_a_key(group, key, admin_client):
+    response = admin_client.post(f"/g/{group.slug}/keys/{key.pk}/revoke/")
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.status == KeyStatus.REVOKED
+    assert admin_client.get(f"/g/{group.slug}/keys/{key.pk}/").status_code == 200
+
+
+def test_revoke_is_post_only(group, key, admin_client):
+    assert admin_client.get(f"/g/{group.slug}/keys/{key.pk}/revoke/").status_code == 405
+    key.refresh_from_db()
+    assert key.status == KeyStatus.ACTIVE
+
+
+def test_admin_regenerates_with_a_grace_period(group, key, admin_client):
+    url = f"/g/{group.slug}/keys/{key.pk}/regenerate/"
+    assert admin_client.get(url).status_code == 200
+    response = admin_client.post(url, {"grace_minutes": "60"})
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    secret = _secret_in(response)
+    new = ApiKey.objects.get(secret_hash=hash_key(secret))
+    key.refresh_from_db()
+    assert new.name == key.name and key.replaced_by == new
+    assert key.status == KeyStatus.ACTIVE and key.expires_at is not None
+    assert "keeps working until" in response.content.decode()
+
+
+def test_regenerate_refuses_an_unknown_grace_period(group, key, admin_client):
+    url = f"/g/{group.slug}/keys/{key.pk}/regenerate/"
+    response = admin_client.post(url, {"grace_minutes": "7"})
+    assert response.status_code == 200
+    assert 'class="error"' in response.content.decode()
+    assert ApiKey.objects.count() == 1
+
+
+def test_key_detail_for_admin_member_and_outsider(
+    group, key, admin_user, admin_client, member_client, outsider_client
+):
+    new = regenerate_key(key, admin_user).key
+    url = f"/g/{group.slug}/keys/{key.pk}/"
+    page = admin_client.get(url).content.decode()
+    assert "Replaced by" in page and new.display_name in page
+    member_page = member_client.get(url)
+    assert member_page.status_code == 200
+    assert "Revoke key" not in member_page.content.decode()
+    assert outsider_client.get(url).status_code == 404
+
+
+def test_another_groups_key_is_not_found(group, admin_client, outsider):
+    from groups.models import Membership
+
+    other_group = Membership.objects.get(user=outsider).group
+    foreign = issue_key(other_group, outsider, "theirs").key
+    url = f"/g/{group.slug}/keys/{foreign.pk}/"
+    assert admin_client.get(url).status_code == 404
+    assert admin_client.post(url + "revoke/").status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.status == KeyStatus.ACTIVE
