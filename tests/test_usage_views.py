@@ -294,3 +294,33 @@ def test_demo_seed_records_calls_once(group, admin_user):
     assert recorded > 30
     demo.seed(group, admin_user, lines.append)
     assert UsageEvent.objects.filter(group=group).count() == recorded
+
+
+def _key_page(group, key, **params):
+    url = reverse("apikeys:detail", args=[group.slug, key.pk])
+    return url + (
+        "?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""
+    )
+
+
+def test_key_page_shows_the_keys_own_usage_over_the_range(member_client, group, calls):
+    backend, batch = calls
+    response = member_client.get(_key_page(group, backend, range="7d"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Usage of this key" in content
+    assert "$0.0300" in content  # its two calls: 0.0205 + 0.0095
+    assert f"key={backend.pk}" in content
+    # The other key's calls are not on this key's page.
+    assert "$0.0300" not in member_client.get(_key_page(group, batch)).content.decode()
+
+
+def test_key_page_with_a_bad_range_says_why(admin_client, group, calls):
+    backend, _ = calls
+    response = admin_client.get(_key_page(group, backend, range="custom", start="x"))
+    assert "is not a date" in response.content.decode()
+
+
+def test_outsider_cannot_see_a_keys_usage(outsider_client, group, calls):
+    backend, _ = calls
+    assert outsider_client.get(_key_page(group, backend)).status_code == 404

@@ -32,7 +32,7 @@ def querystring_with_key(query, key_id: int) -> str:
 def key_usage_panel(context, api_key) -> dict:
     """One key's usage and cost per model over the range in the page's URL."""
     from usage.queries import key_usage, total_of
-    from usage.ranges import RangeError, parse_usage_query
+    from usage.ranges import PRESETS, RangeError, parse_usage_query
 
     request = context["request"]
     try:
@@ -46,4 +46,5 @@ def key_usage_panel(context, api_key) -> dict:
         "rows": rows,
         "total": total_of(rows),
         "group_slug": context["group"].slug,
+        "presets": [(k, v) for k, v in PRESETS.items() if k != "custom"],
     }
