@@ -2,20 +2,27 @@
 
 import csv
 import io
+import json
 import re
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
 
+from apikeys.models import ApiKey
 from billing.ledger import post_entry
 from billing.models import LedgerKind
-from portal.money import to_micros
+from portal.money import from_micros, to_micros
+from tests.api_helpers import chat_body, fund, new_secret, seed_catalog
 from tests.factories import ApiKeyFactory
 from tests.usage_calls import record_call
+from usage.models import UsageEvent
+from usage.templatetags.usage_format import format_cost
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,15 +48,27 @@ def _numbers(texts: list[str]) -> list[int]:
 def test_member_reads_filters_and_exports_usage(
     live_server, browser_context, page, group, member_user, screenshot_dir
 ):
-    post_entry(group.pk, LedgerKind.GRANT, to_micros("50"))
-    backend = ApiKeyFactory(group=group, name="backend")
+    seed_catalog()
+    fund(group, "50")
+    secret = new_secret(group, "backend")
+    backend = ApiKey.objects.get(group=group, name="backend")
     batch = ApiKeyFactory(group=group, name="batch")
+    # Two calls through the API itself, now; older ones recorded as it records them.
+    for model in ("sonar-pro", "sonar"):
+        answer = page.request.post(
+            f"{live_server.url}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {secret}"},
+            data=json.dumps(chat_body(model)),
+        )
+        assert answer.status == 200, answer.text()
+        assert answer.headers["x-ratelimit-limit"] == "50"
     now = timezone.now()
-    record_call(backend, "sonar-pro", at=now - timedelta(hours=1))
-    record_call(backend, "sonar-pro", at=now - timedelta(hours=1, minutes=5))
     record_call(backend, "sonar", at=now - timedelta(days=2))
     record_call(batch, "sonar", at=now - timedelta(hours=2))
     record_call(batch, "sonar-pro", at=now - timedelta(days=20))
+    backend_cost = UsageEvent.objects.filter(api_key=backend).aggregate(
+        total=Sum("cost_micros")
+    )["total"]
     _log_in(browser_context, live_server, member_user)
 
     page.goto(f"{live_server.url}/g/{group.slug}/usage/")
@@ -74,8 +93,7 @@ def test_member_reads_filters_and_exports_usage(
     assert sum(int(total) for total in table_totals) == 3
     by_model = page.locator("#by-model tbody").inner_text()
     assert "sonar-pro" in by_model and "sonar" in by_model
-    cost = page.locator("#total-cost").inner_text()
-    assert cost == "$0.0505"  # 2 x 0.0205 + 0.0095
+    assert page.locator("#total-cost").inner_text() == format_cost(backend_cost)
     page.screenshot(path=str(screenshot_dir / "usage-filtered.png"), full_page=True)
 
     with page.expect_download() as download_info:
@@ -85,7 +103,7 @@ def test_member_reads_filters_and_exports_usage(
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
     total = next(row for row in rows if row["section"] == "total")
     assert total["calls"] == "3"
-    assert total["cost"] == "0.050500"
+    assert Decimal(total["cost"]) == from_micros(backend_cost)
     assert {row["key_name"] for row in rows if row["section"] == "key"} == {"backend"}
 
 
