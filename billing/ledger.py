@@ -11,7 +11,7 @@ Two paths write the same rows:
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from billing.models import PURCHASED_KINDS, BillingAccount, LedgerEntry, LedgerKind
 from billing.signals import balance_changed
-from usage.models import UsageEvent, UsageRollup
+from usage.models import KeyDayRollup, ModelHourRollup, UsageEvent, UsageRollup
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def debit_usage(event: UsageEvent) -> BalanceMove:
 
 
 def _hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 _EVENT_COLUMNS = (
@@ -190,17 +190,37 @@ _ROLLUP_SUMS = (
 )
 
 
+# Each rollup level: table, the columns that identify a row (in its unique
+# constraint's order) and the parameters that fill them. Dashboards read all three.
+_ROLLUPS = (
+    ("usage_usagerollup", ("group_id", "hour", "api_key_id", "model")),
+    ("usage_modelhourrollup", ("group_id", "hour", "model")),
+    ("usage_keydayrollup", ("group_id", "day", "api_key_id", "model")),
+)
+
+
+def _rollup_upsert(table: str, key_columns: tuple[str, ...]) -> str:
+    sums = ("requests", *_ROLLUP_SUMS)
+    columns = ", ".join((*key_columns, *sums))
+    values = ", ".join((*(f"%({c})s" for c in key_columns), "1"))
+    values += ", " + ", ".join(f"%({c})s" for c in _ROLLUP_SUMS)
+    sets = ", ".join(f"{c} = r.{c} + EXCLUDED.{c}" for c in sums)
+    return f"""
+        INSERT INTO {table} AS r ({columns}) SELECT {values} FROM account
+        ON CONFLICT ({", ".join(key_columns)}) DO UPDATE SET {sets}
+        RETURNING 1"""  # noqa: S608
+
+
 def _build_statement() -> str:
     event_cols = ", ".join(_EVENT_COLUMNS)
     event_vals = ", ".join(f"%({c})s" for c in _EVENT_COLUMNS)
-    rollup_cols = ", ".join(_ROLLUP_SUMS)
-    rollup_vals = ", ".join(f"%({c})s" for c in _ROLLUP_SUMS)
-    rollup_sets = ", ".join(
-        f"{c} = r.{c} + EXCLUDED.{c}" for c in ("requests", *_ROLLUP_SUMS)
+    rollups = ", ".join(
+        f"rollup_{n} AS ({_rollup_upsert(table, key)}\n    )"
+        for n, (table, key) in enumerate(_ROLLUPS)
     )
     # Data-modifying WITH clauses all run to completion in one atomic statement.
     # Every insert selects FROM account: a group without one writes nothing.
-    # Only column names from the constants above are interpolated, never input.
+    # Only table and column names from the constants above are interpolated.
     return f"""
     WITH account AS (
         UPDATE billing_billingaccount
@@ -219,14 +239,7 @@ def _build_statement() -> str:
                'api', '', event.id, %(created_at)s
         FROM account, event
         RETURNING id
-    ), rollup AS (
-        INSERT INTO usage_usagerollup AS r
-            (group_id, api_key_id, model, hour, requests, {rollup_cols})
-        SELECT %(group_id)s, %(api_key_id)s, %(model)s, %(hour)s, 1, {rollup_vals}
-        FROM account
-        ON CONFLICT (group_id, hour, api_key_id, model) DO UPDATE SET {rollup_sets}
-        RETURNING 1
-    ), touched AS (
+    ), {rollups}, touched AS (
         UPDATE apikeys_apikey SET last_used_at = %(created_at)s
         WHERE id = %(api_key_id)s
           AND (last_used_at IS NULL OR last_used_at < %(stale_before)s)
@@ -245,6 +258,7 @@ _STATEMENT = _build_statement()
 def _debit_usage_one_statement(event: UsageEvent) -> BalanceMove:
     params = {column: getattr(event, column) for column in _EVENT_COLUMNS}
     params["hour"] = _hour(event.created_at)
+    params["day"] = params["hour"].date()
     params["stale_before"] = event.created_at - LAST_USED_RESOLUTION
     with connection.cursor() as cursor:
         cursor.execute(_STATEMENT, params)
@@ -306,19 +320,23 @@ def _debit_usage_in_transaction(event: UsageEvent) -> BalanceMove:
 
 
 def _add_to_rollup(event: UsageEvent) -> None:
-    key = {
-        "group_id": event.group_id,
-        "api_key_id": event.api_key_id,
-        "model": event.model,
-        "hour": _hour(event.created_at),
-    }
+    hour = _hour(event.created_at)
+    keys = (
+        (UsageRollup, {"api_key_id": event.api_key_id, "hour": hour}),
+        (ModelHourRollup, {"hour": hour}),
+        (KeyDayRollup, {"api_key_id": event.api_key_id, "day": hour.date()}),
+    )
     increments = {name: F(name) + getattr(event, name) for name in _ROLLUP_SUMS}
-    if not UsageRollup.objects.filter(**key).update(
-        requests=F("requests") + 1, **increments
-    ):
-        UsageRollup.objects.create(
-            **key, requests=1, **{name: getattr(event, name) for name in _ROLLUP_SUMS}
-        )
+    for rollup, key in keys:
+        key = {"group_id": event.group_id, "model": event.model, **key}
+        if not rollup.objects.filter(**key).update(
+            requests=F("requests") + 1, **increments
+        ):
+            rollup.objects.create(
+                **key,
+                requests=1,
+                **{name: getattr(event, name) for name in _ROLLUP_SUMS},
+            )
 
 
 def _touch_key(event: UsageEvent) -> None:

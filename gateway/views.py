@@ -28,6 +28,7 @@ from gateway.metering import charge, usage_body
 from gateway.models import ModelRoute
 from gateway.routes import enabled_routes, find_route
 from gateway.schema import ChatRequest, parse_chat_request
+from limits.ratelimit import RateLimitResult, check_rate_limit
 from usage.models import CallStatus
 
 logger = logging.getLogger(__name__)
@@ -105,11 +106,28 @@ def _admit(request: HttpRequest, started: float) -> _Call:
 
 def _chat_completions(request: HttpRequest) -> HttpResponse:
     call = _admit(request, started=time.monotonic())
+    limit = _rate_limit(call)
+    response = _answer(call)
+    for name, value in limit.headers().items():
+        response[name] = value
+    return response
 
-    # Rate limits go here: after authentication and admission, before the backend
-    # is called, so that a limited call costs the backend nothing and is never
-    # charged. The limits app raises errors.rate_limited(retry_after_seconds).
 
+def _rate_limit(call: _Call) -> RateLimitResult:
+    """Count the call against its group's limit for the model; refuse it above.
+
+    After authentication and admission, before the backend is called, so that a
+    limited call costs the backend nothing and is never charged.
+    """
+    limit = check_rate_limit(call.caller.group_id, call.chat.model)
+    if not limit.allowed:
+        error = errors.rate_limited(limit.retry_after)
+        error.headers.update(limit.headers())
+        raise error
+    return limit
+
+
+def _answer(call: _Call) -> HttpResponse:
     backend = backend_for(call.route)
     try:
         if call.chat.stream:

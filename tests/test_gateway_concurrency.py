@@ -9,6 +9,7 @@ from django.test import Client
 
 from billing.ledger import get_balance
 from billing.models import LedgerEntry
+from limits.services import set_model_limit
 from tests.api_helpers import chat_body, fund, new_secret, post_chat, seed_catalog
 from tests.factories import GroupFactory
 from usage.models import UsageEvent, UsageRollup
@@ -51,6 +52,8 @@ def test_parallel_calls_are_each_debited_exactly_once(postgres, repeat):
     seed_catalog()
     group = GroupFactory()
     fund(group, "10")
+    # 120 calls at once: above tier 0's rate limit, which is not under test here.
+    set_model_limit(group, "sonar", 1_000)
     secret = new_secret(group)
     statuses = _hammer(secret, threads=12, calls=10)
     assert statuses == [200] * 120

@@ -76,6 +76,18 @@ class UsageEvent(models.Model):
         return f"{self.model} call {self.request_id}"
 
 
+# The sums dashboards read. Their indexes carry them as trailing columns, so that
+# a range is read by an index-only scan of one group's rows rather than a table
+# page per row (rollup rows of a group are scattered over the whole table).
+DASHBOARD_SUMS = [
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "search_queries",
+    "cost_micros",
+]
+
+
 class UsageRollup(models.Model):
     """Usage summed per group, key, model and hour (UTC); what dashboards read."""
 
@@ -97,7 +109,91 @@ class UsageRollup(models.Model):
                 fields=["group", "hour", "api_key", "model"], name="one_rollup_per_hour"
             ),
         ]
-        indexes = [models.Index(fields=["api_key", "hour"])]
+        indexes = [
+            models.Index(
+                fields=["api_key", "hour", "model", *DASHBOARD_SUMS],
+                name="usage_rollup_key_hour_sums",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.model} {self.hour:%Y-%m-%d %H}:00"
+
+
+class RollupSums(models.Model):
+    """The sums every rollup keeps; cost is integer micros of the portal currency."""
+
+    requests = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    citation_tokens = models.BigIntegerField(default=0)
+    reasoning_tokens = models.BigIntegerField(default=0)
+    search_queries = models.BigIntegerField(default=0)
+    cost_micros = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ModelHourRollup(RollupSums):
+    """Usage summed per group, model and hour (UTC), all keys together.
+
+    The dashboard's charts and model breakdown read it: a group has at most
+    24 rows a day per model, however many keys it has. Written with each debit.
+    """
+
+    # The unique index leads with the group: no separate index for it.
+    group = models.ForeignKey(
+        ApiGroup, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    model = models.CharField(max_length=64)
+    hour = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "hour", "model"], name="one_model_rollup_per_hour"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["group", "hour", "model", *DASHBOARD_SUMS],
+                name="model_rollup_hour_sums",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.hour:%Y-%m-%d %H}:00"
+
+
+class KeyDayRollup(RollupSums):
+    """Usage summed per group, key, model and day (UTC).
+
+    The key breakdown reads whole UTC days here and the partial days at the edges
+    of a range from the hourly rollup, so long ranges stay cheap. Written with
+    each debit.
+    """
+
+    group = models.ForeignKey(
+        ApiGroup, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=64)
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "day", "api_key", "model"],
+                name="one_key_rollup_per_day",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["group", "day", "api_key", "model", *DASHBOARD_SUMS],
+                name="key_rollup_day_sums",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.day:%Y-%m-%d}"

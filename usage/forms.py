@@ -1,0 +1,26 @@
+from django import forms
+
+from usage.ranges import PRESETS
+
+
+class UsageFilterForm(forms.Form):
+    """The usage page's filters. Parsing is `parse_usage_query`; this renders them."""
+
+    range = forms.ChoiceField(choices=list(PRESETS.items()), required=False)
+    start = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="With a custom range; in your time zone.",
+    )
+    end = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    model = forms.ChoiceField(required=False)
+    key = forms.ChoiceField(required=False, label="API key")
+
+    def __init__(self, *args, models=(), keys=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", "All models")] + [(m, m) for m in models]
+        self.fields["key"].choices = [("", "All keys")] + [
+            (str(key.pk), key.display_name) for key in keys
+        ]
