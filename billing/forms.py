@@ -63,6 +63,12 @@ class AutoTopUpForm(forms.Form):
         help_text="Automatic charges stop for the rest of the month at this total.",
     )
 
+    def __init__(self, *args, **kwargs):
+        # The buy form on the same page has an `amount` too: distinct ids keep
+        # each label naming its own input.
+        kwargs.setdefault("auto_id", "id_top_up_%s")
+        super().__init__(*args, **kwargs)
+
     @classmethod
     def for_settings(cls, top_up: AutoTopUp, data=None):
         initial = {

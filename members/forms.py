@@ -33,6 +33,11 @@ class MemberFilterForm(forms.Form):
     )
     role = forms.ChoiceField(choices=[("", "All"), *Role.choices], required=False)
 
+    def __init__(self, *args, **kwargs):
+        # The invite form on the same page has a `role` too.
+        kwargs.setdefault("auto_id", "id_filter_%s")
+        super().__init__(*args, **kwargs)
+
 
 class SignupDetailsForm(forms.Form):
     """The extra question on allauth's sign-up form: the person's name."""

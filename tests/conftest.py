@@ -13,8 +13,27 @@ from tests.stripe_fixtures import localstripe_url, stripe_base  # noqa: F401
 REQUIRE_ALL = os.environ.get("PORTAL_TESTS_REQUIRE_ALL") == "1"
 
 
+def _restore_reference_data(sender, **kwargs) -> None:
+    """Put back what data migrations seed, after a transactional test's flush.
+
+    Django sends post_migrate after flushing the tables between transactional
+    tests; without this, later tests would meet an empty price book and tier table.
+    """
+    if sender.label != "gateway":
+        return  # Once per flush is enough; gateway's models are the last installed.
+    from tests.api_helpers import seed_catalog
+    from tests.seeded_tiers import ensure_seeded_tiers
+
+    seed_catalog()
+    ensure_seeded_tiers()
+
+
 def pytest_configure(config):
+    from django.db.models.signals import post_migrate
+
     from portal.celery import app
+
+    post_migrate.connect(_restore_reference_data, dispatch_uid="restore-reference-data")
 
     # Tasks run in-process unless a test asks for the real worker.
     app.conf.task_always_eager = True

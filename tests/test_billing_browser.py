@@ -88,7 +88,7 @@ def test_card_credits_and_auto_top_up_in_a_browser(
     assert page.get_by_text("expires 12/2034").is_visible()
 
     # Buy credits.
-    page.get_by_label("Amount (USD)").fill("25")
+    page.get_by_label(re.compile(r"^Amount \(USD\)")).fill("25")
     page.get_by_role("button", name="Buy credits").click()
     page.wait_for_url(billing)
     assert page.get_by_text("$25.00 of credits added").is_visible()
@@ -134,7 +134,7 @@ def test_card_credits_and_auto_top_up_in_a_browser(
     _type_card(page, GOOD_CARD)
     page.get_by_role("button", name="Save card").click()
     page.wait_for_url(billing)
-    page.get_by_label("Amount (USD)").fill("10")
+    page.get_by_label(re.compile(r"^Amount \(USD\)")).fill("10")
     page.get_by_role("button", name="Buy credits").click()
     page.wait_for_url(billing)
     assert page.get_by_test_id("balance").inner_text() == "$10.00"
