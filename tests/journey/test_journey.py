@@ -35,7 +35,7 @@ TEAMMATE_EMAIL = "tom@example.com"
 
 
 def _shot(page, directory, name: str) -> None:
-    page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(directory / f"{name}.png"))
 
 
 def _section(page, name: str) -> None:
