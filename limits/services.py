@@ -8,6 +8,7 @@ the tier table reaches every group within that time.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -21,6 +22,9 @@ from limits.models import GroupLimits, GroupModelLimit, Tier, TierModelLimit
 logger = logging.getLogger(__name__)
 
 LIMITS_CACHE_SECONDS = 30
+# Each process also keeps a group's limits this long, sparing the API a cache read.
+LOCAL_LIMITS_SECONDS = 5
+_local_limits: dict[int, tuple[float, dict]] = {}
 # Used only if the operator deleted every tier: a group is never left unlimited.
 FALLBACK_REQUESTS_PER_MINUTE = 50
 
@@ -188,6 +192,7 @@ def _audit_operator(group: ApiGroup, actor, target: str, changes: dict) -> None:
 
 def forget_group_limits(group_id: int) -> None:
     cache.delete(_cache_key(group_id))
+    _local_limits.pop(group_id, None)
 
 
 def _limits_table(group_id: int) -> dict:
@@ -211,13 +216,33 @@ def _limits_table(group_id: int) -> dict:
 
 
 def requests_per_minute(group_id: int, model: str) -> int:
-    """The group's limit for a model: one cache read on the API's hot path."""
+    """The group's limit for a model, read from this process's memory when fresh.
+
+    The API's hot path then costs no round trip for it; other processes see a
+    change within LOCAL_LIMITS_SECONDS of the shared cache being cleared.
+    """
+    now = time.monotonic()
+    held = _local_limits.get(group_id)
+    if held is not None and held[0] > now:
+        table = held[1]
+    else:
+        table = _shared_limits(group_id)
+        _local_limits[group_id] = (now + LOCAL_LIMITS_SECONDS, table)
+    return table["models"].get(model, table["default"])
+
+
+def forget_local_limits() -> None:
+    """Drop this process's copies (tests start each case from a clean slate)."""
+    _local_limits.clear()
+
+
+def _shared_limits(group_id: int) -> dict:
     key = _cache_key(group_id)
     table = cache.get(key)
     if table is None:
         table = _limits_table(group_id)
         cache.set(key, table, LIMITS_CACHE_SECONDS)
-    return table["models"].get(model, table["default"])
+    return table
 
 
 def _model_limits(tier: Tier | None, overrides: dict[str, int]) -> list[ModelLimit]:

@@ -54,7 +54,10 @@ def pytest_sessionfinish(session, exitstatus):
 def _fresh_cache():
     from django.core.cache import cache
 
+    from limits.services import forget_local_limits
+
     cache.clear()
+    forget_local_limits()
     yield
 
 

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
@@ -7,6 +9,8 @@ from billing.models import LedgerKind
 from groups.models import AuditAction, AuditEntry
 from limits.models import GroupLimits, Tier, TierModelLimit
 from limits.services import (
+    LOCAL_LIMITS_SECONDS,
+    forget_group_limits,
     limits_summary,
     raise_tier,
     requests_per_minute,
@@ -149,7 +153,23 @@ def test_limit_lookup_is_cached(group, django_assert_num_queries):
     requests_per_minute(group.pk, "sonar")
     with django_assert_num_queries(0):
         assert requests_per_minute(group.pk, "sonar") == 50
+    # Cleared from the shared cache, the process's own copy still answers...
     cache.clear()
+    with django_assert_num_queries(0):
+        requests_per_minute(group.pk, "sonar")
+    # ...until it expires or a change on this process forgets it.
+    forget_group_limits(group.pk)
+    with django_assert_num_queries(5):
+        requests_per_minute(group.pk, "sonar")
+
+
+def test_a_process_copy_of_the_limits_expires(
+    group, django_assert_num_queries, monkeypatch
+):
+    requests_per_minute(group.pk, "sonar")
+    cache.clear()
+    later = time.monotonic() + LOCAL_LIMITS_SECONDS + 1
+    monkeypatch.setattr(time, "monotonic", lambda: later)
     with django_assert_num_queries(5):
         requests_per_minute(group.pk, "sonar")
 
