@@ -138,3 +138,12 @@ def method_not_allowed(allowed: str) -> ApiError:
         f"Use {allowed} for this endpoint.",
         headers={"Allow": allowed},
     )
+
+
+def server_error(request_id: str) -> ApiError:
+    return ApiError(
+        500,
+        "server_error",
+        f"The server failed to answer; nothing was charged. Request {request_id}.",
+        error_type="server_error",
+    )

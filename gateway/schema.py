@@ -117,6 +117,8 @@ def parse_chat_request(raw_body: bytes) -> ChatRequest:
         body = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
         raise invalid_field("body", "The request body must be JSON.") from None
+    except RecursionError:
+        raise invalid_field("body", "The request body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise invalid_field("body", "The request body must be a JSON object.")
     model = body.get("model")

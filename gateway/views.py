@@ -55,6 +55,11 @@ def chat_completions(request: HttpRequest) -> HttpResponse:
         return _chat_completions(request)
     except ApiError as error:
         return error.response()
+    except Exception:
+        # Clients get the API's JSON shape even for our own failures, never a page.
+        incident = uuid.uuid4().hex[:12]
+        logger.exception("chat completion failed incident=%s", incident)
+        return errors.server_error(incident).response()
 
 
 @dataclass(frozen=True)

@@ -97,8 +97,15 @@ DATABASES = {
 }
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 if not DATABASE_IS_POSTGRES:
+    # SQLite allows one writer: writes take the lock when their transaction starts
+    # (and wait for it) instead of failing when a read upgrades to a write, and
+    # the write-ahead log lets pages read while a call is being debited.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20,
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: the shared cache (rate limits, login throttling, key revocation) and the

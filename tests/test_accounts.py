@@ -37,3 +37,16 @@ def test_seed_demo_is_idempotent(capsys):
     assert "admin@example.com / password: portal-demo-2026" in out
     assert ApiGroup.objects.filter(slug="demo").count() == 1
     assert Membership.objects.filter(group__slug="demo").count() == 1
+
+
+@pytest.mark.django_db
+def test_seed_demo_runs_again_after_the_demo_invitation_was_accepted():
+    from members.demo import DEMO_INVITEE
+    from tests.factories import UserFactory
+
+    call_command("seed_demo")
+    group = ApiGroup.objects.get(slug="demo")
+    group.invitations.all().delete()
+    Membership.objects.create(group=group, user=UserFactory(email=DEMO_INVITEE))
+    call_command("seed_demo")
+    assert not group.invitations.exists()

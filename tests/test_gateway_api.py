@@ -257,6 +257,7 @@ def test_unknown_or_disabled_model_is_404(client, group, secret):
     [
         ("{not json", "body"),
         ("[]", "body"),
+        ('{"model": "sonar", "z": ' + "[" * 5000 + "]" * 5000 + "}", "body"),
         ({"messages": [{"role": "user", "content": "hi"}]}, "model"),
         ({"model": "sonar"}, "messages"),
         ({"model": "sonar", "messages": []}, "messages"),
@@ -287,6 +288,22 @@ def test_invalid_request_is_400_naming_the_field(client, group, secret, body, pa
     error = _error(response)
     assert error["code"] == "invalid_request"
     assert error["param"] == param
+    _nothing_charged(group)
+
+
+def test_an_unexpected_failure_is_a_json_500_and_charges_nothing(
+    client, group, secret, monkeypatch
+):
+    from gateway import views
+
+    def broken(call):
+        raise RuntimeError("backend exploded")
+
+    monkeypatch.setattr(views, "_answer", broken)
+    response = post_chat(client, secret, chat_body())
+    assert response.status_code == 500
+    assert _error(response)["code"] == "server_error"
+    assert "exploded" not in response.content.decode()
     _nothing_charged(group)
 
 
