@@ -1,3 +1,4 @@
+import uuid
 from decimal import Decimal
 
 from django import forms
@@ -36,8 +37,13 @@ def check_purchase_range(micros: int) -> int:
 
 class BuyCreditsForm(forms.Form):
     amount = MoneyField(label="Amount (USD)")
+    # Drawn when the form is shown: submitting the same form twice charges once.
+    form_token = forms.RegexField(
+        regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("form_token", uuid.uuid4().hex)
         super().__init__(*args, **kwargs)
         field = self.fields["amount"]
         field.widget.attrs.update(

@@ -209,6 +209,9 @@ class Payment(models.Model):
     card_brand = models.CharField(max_length=32, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
+    # The token of the form that asked for a purchase: the same form submitted
+    # twice (a double click, a retry, two tabs) charges once.
+    form_token = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -243,6 +246,11 @@ class Payment(models.Model):
                 fields=["stripe_payment_intent_id"],
                 condition=~Q(stripe_payment_intent_id=""),
                 name="payment_intent_used_once",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "form_token"],
+                condition=~Q(form_token=""),
+                name="one_payment_per_purchase_form",
             ),
         ]
 

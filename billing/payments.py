@@ -67,8 +67,22 @@ class PaymentPending(PaymentError):
 # Buying credits -------------------------------------------------------------
 
 
-def purchase_credits(group: ApiGroup, actor, amount_micros: int) -> Payment:
-    """Charge the default card and add the credits; raise PaymentError if refused."""
+class DuplicatePurchase(BillingError):
+    """The same purchase form was submitted again; it was charged at most once."""
+
+    def __init__(self, payment: Payment) -> None:
+        super().__init__("This purchase was already submitted; it is charged once.")
+        self.payment = payment
+
+
+def purchase_credits(
+    group: ApiGroup, actor, amount_micros: int, *, form_token: str = ""
+) -> Payment:
+    """Charge the default card and add the credits; raise PaymentError if refused.
+
+    A `form_token` seen before for the group raises DuplicatePurchase instead of
+    charging again.
+    """
     low, high = purchase_limits_micros()
     if not low <= amount_micros <= high:
         raise BillingError(
@@ -83,7 +97,7 @@ def purchase_credits(group: ApiGroup, actor, amount_micros: int) -> Payment:
         customer_id = ensure_stripe_customer(group)
     except stripe.StripeError as exc:
         raise payment_error_from(exc) from None
-    payment = _new_payment(group.pk, PaymentKind.PURCHASE, amount_micros, card, actor)
+    payment = _claim_purchase(group.pk, amount_micros, card, actor, form_token)
     charge_payment(payment, customer_id, card, off_session=False)
     payment.refresh_from_db()
     if payment.status == PaymentStatus.FAILED:
@@ -95,7 +109,29 @@ def purchase_credits(group: ApiGroup, actor, amount_micros: int) -> Payment:
     return payment
 
 
-def _new_payment(group_id, kind, amount_micros, card: PaymentMethod, actor=None):
+def _claim_purchase(group_id, amount_micros, card, actor, form_token: str) -> Payment:
+    """Create the purchase's payment, or raise DuplicatePurchase for a resubmission."""
+    try:
+        with transaction.atomic():
+            return _new_payment(
+                group_id,
+                PaymentKind.PURCHASE,
+                amount_micros,
+                card,
+                actor,
+                form_token=form_token,
+            )
+    except IntegrityError:
+        earlier = Payment.objects.filter(group_id=group_id, form_token=form_token)
+        if form_token and earlier.exists():
+            logger.info("duplicate purchase form group=%s", group_id)
+            raise DuplicatePurchase(earlier.get()) from None
+        raise
+
+
+def _new_payment(
+    group_id, kind, amount_micros, card: PaymentMethod, actor=None, form_token=""
+):
     return Payment.objects.create(
         group_id=group_id,
         kind=kind,
@@ -103,6 +139,7 @@ def _new_payment(group_id, kind, amount_micros, card: PaymentMethod, actor=None)
         currency=settings.PORTAL_CURRENCY,
         card_brand=card.brand,
         card_last4=card.last4,
+        form_token=form_token,
         created_by=actor if actor is not None and actor.is_authenticated else None,
     )
 

@@ -126,8 +126,13 @@ def buy_credits(request: HttpRequest, group: ApiGroup) -> HttpResponse:
         return _render_overview(request, group, buy_form=form, status=400)
     try:
         payment = payments.purchase_credits(
-            group, request.user, form.cleaned_data["amount"]
+            group,
+            request.user,
+            form.cleaned_data["amount"],
+            form_token=form.cleaned_data["form_token"],
         )
+    except payments.DuplicatePurchase as exc:
+        messages.info(request, _resubmitted(exc.payment))
     except payments.PaymentPending as exc:
         messages.info(request, exc.message)
     except PaymentError as exc:
@@ -141,6 +146,15 @@ def buy_credits(request: HttpRequest, group: ApiGroup) -> HttpResponse:
             f"{payment.card_label}.",
         )
     return redirect("billing:overview", group_slug=group.slug)
+
+
+def _resubmitted(payment: Payment) -> str:
+    amount = format_money(payment.amount_micros)
+    if payment.status == PaymentStatus.SUCCEEDED:
+        return f"That purchase of {amount} was already made; it was charged once."
+    if payment.status == PaymentStatus.FAILED:
+        return f"That purchase of {amount} failed earlier; nothing was charged."
+    return f"That purchase of {amount} is still being confirmed."
 
 
 @require_POST

@@ -19,6 +19,7 @@ from billing.models import (
     StripeEvent,
 )
 from billing.payments import (
+    DuplicatePurchase,
     _new_payment,
     purchase_credits,
     settle_from_intent,
@@ -26,7 +27,7 @@ from billing.payments import (
 )
 from billing.services import BillingError, ensure_stripe_customer
 from billing.stripe_api import PaymentError, client
-from groups.models import AuditAction, AuditEntry
+from groups.models import AuditAction, AuditEntry, Role
 from portal.money import to_micros
 from tests.factories import GroupFactory, MembershipFactory
 from tests.stripe_fixtures import (
@@ -87,6 +88,51 @@ def test_buying_credits_charges_the_default_card_once(stripe_base, group, admin_
     ).exists()
     group.billing_account.refresh_from_db()
     assert group.billing_account.lifetime_purchased_micros == 25_000_000
+
+
+@pytest.mark.django_db
+def test_the_same_purchase_form_submitted_twice_charges_once(
+    stripe_base, group, admin_user
+):
+    add_card(group, admin_user)
+    token = "a" * 32
+    first = purchase_credits(group, admin_user, to_micros("7.00"), form_token=token)
+    with pytest.raises(DuplicatePurchase) as duplicate:
+        purchase_credits(group, admin_user, to_micros("7.00"), form_token=token)
+    assert duplicate.value.payment == first
+    assert get_balance(group.pk) == 7_000_000
+    customer = group.billing_account.stripe_customer_id
+    assert len(payment_intents_of(stripe_base, customer)) == 1
+    # A new form (a new token) is a new purchase.
+    purchase_credits(group, admin_user, to_micros("7.00"), form_token="b" * 32)
+    assert get_balance(group.pk) == 14_000_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_submissions_of_one_purchase_form_charge_once(postgres, stripe_base):
+    group = GroupFactory()
+    admin = MembershipFactory(group=group, role=Role.ADMIN).user
+    add_card(group, admin)
+    outcomes: list[str] = []
+
+    def submit() -> None:
+        try:
+            purchase_credits(group, admin, to_micros("7.00"), form_token="c" * 32)
+            outcomes.append("charged")
+        except DuplicatePurchase:
+            outcomes.append("duplicate")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["charged", "duplicate", "duplicate"]
+    assert Payment.objects.filter(group=group).count() == 1
+    assert get_balance(group.pk) == 7_000_000
 
 
 @pytest.mark.django_db

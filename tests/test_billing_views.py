@@ -87,6 +87,18 @@ def test_buy_credits_adds_them_and_says_so(
     assert 'data-testid="balance">$12.50<' in body
 
 
+def test_resubmitting_a_purchase_form_says_so_and_charges_once(
+    stripe_base, admin_client, group, admin_user
+):
+    add_card(group, admin_user)
+    form = {"amount": "9.00", "form_token": "d" * 32}
+    admin_client.post(_url(group, "buy-credits"), form)
+    response = admin_client.post(_url(group, "buy-credits"), form, follow=True)
+    assert "That purchase of $9.00 was already made" in response.content.decode()
+    assert Payment.objects.filter(group=group).count() == 1
+    assert 'data-testid="balance">$9.00<' in response.content.decode()
+
+
 def test_declined_purchase_says_nothing_was_charged(
     stripe_base, admin_client, group, admin_user
 ):
