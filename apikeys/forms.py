@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 
 from apikeys.services import GRACE_PERIOD_CHOICES
@@ -18,6 +20,14 @@ class KeyCreateForm(forms.Form):
         help_text="What the key is for, e.g. “production backend”. "
         "Shown on the keys page and on invoices.",
     )
+    # Drawn when the form is shown: submitting it twice creates one key.
+    form_token = forms.RegexField(
+        regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("form_token", uuid.uuid4().hex)
+        super().__init__(*args, **kwargs)
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

@@ -33,6 +33,9 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     # A regenerated key keeps working until then (a grace period), then stops.
     expires_at = models.DateTimeField(null=True, blank=True)
+    # The token of the form that created the key: showing that form's answer again
+    # (a reload, a double click) must not create a second key.
+    form_token = models.CharField(max_length=64, blank=True)
     replaced_by = models.OneToOneField(
         "self",
         null=True,
@@ -52,6 +55,11 @@ class ApiKey(models.Model):
             models.CheckConstraint(
                 condition=Q(status=KeyStatus.ACTIVE) | Q(revoked_at__isnull=False),
                 name="apikey_revoked_has_time",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "form_token"],
+                condition=~Q(form_token=""),
+                name="one_key_per_create_form",
             ),
         ]
 

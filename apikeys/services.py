@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apikeys.models import ApiKey, KeyStatus
@@ -30,13 +30,27 @@ class IssuedKey:
     secret: str
 
 
-def _new_key(group: ApiGroup, name: str, actor: AbstractBaseUser | None) -> IssuedKey:
+class DuplicateKeyForm(KeyStateError):
+    """The create form was submitted again; its key exists and was shown once."""
+
+    def __init__(self, key: ApiKey) -> None:
+        super().__init__(
+            f"This form already created {key.display_name}; its secret was shown "
+            "once. Regenerate the key if you did not keep it."
+        )
+        self.key = key
+
+
+def _new_key(
+    group: ApiGroup, name: str, actor: AbstractBaseUser | None, form_token: str = ""
+) -> IssuedKey:
     secret = generate_key()
     key = ApiKey.objects.create(
         group=group,
         name=name,
         secret_hash=hash_key(secret),
         last_four=last_four(secret),
+        form_token=form_token,
         created_by=actor if actor is not None and actor.is_authenticated else None,
     )
     return IssuedKey(key, secret)
@@ -48,13 +62,33 @@ def issue_key(
     name: str,
     *,
     actor_label: str = "",
+    form_token: str = "",
 ) -> IssuedKey:
-    """Create a key named `name` for the group; the secret is returned once."""
+    """Create a key named `name` for the group; the secret is returned once.
+
+    A `form_token` already used in the group raises DuplicateKeyForm instead.
+    """
     name = name.strip()
     if not name:
         raise KeyStateError("A key needs a name.")
+    if form_token:
+        earlier = ApiKey.objects.filter(group=group, form_token=form_token).first()
+        if earlier is not None:
+            raise DuplicateKeyForm(earlier)
+    try:
+        issued = _issue(group, actor, name, actor_label, form_token)
+    except IntegrityError:
+        earlier = ApiKey.objects.filter(group=group, form_token=form_token).first()
+        if form_token and earlier is not None:
+            raise DuplicateKeyForm(earlier) from None
+        raise
+    logger.info("api key issued group=%s key=%s", group.pk, issued.key.pk)
+    return issued
+
+
+def _issue(group, actor, name: str, actor_label: str, form_token: str) -> IssuedKey:
     with transaction.atomic():
-        issued = _new_key(group, name, actor)
+        issued = _new_key(group, name, actor, form_token)
         record_audit(
             group,
             actor,
@@ -63,7 +97,6 @@ def issue_key(
             changes={"name": [None, name], "last_four": [None, issued.key.last_four]},
             actor_label=actor_label,
         )
-    logger.info("api key issued group=%s key=%s", group.pk, issued.key.pk)
     return issued
 
 

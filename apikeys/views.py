@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apikeys.forms import KeyCreateForm, KeyRegenerateForm
 from apikeys.models import ApiKey, KeyStatus
 from apikeys.services import (
+    DuplicateKeyForm,
     IssuedKey,
     KeyStateError,
     issue_key,
@@ -84,7 +85,18 @@ def key_list(request: HttpRequest, group: ApiGroup) -> HttpResponse:
 def key_create(request: HttpRequest, group: ApiGroup) -> HttpResponse:
     form = KeyCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        issued = issue_key(group, request.user, form.cleaned_data["name"])
+        try:
+            issued = issue_key(
+                group,
+                request.user,
+                form.cleaned_data["name"],
+                form_token=form.cleaned_data["form_token"],
+            )
+        except DuplicateKeyForm as duplicate:
+            messages.info(request, str(duplicate))
+            return redirect(
+                "apikeys:detail", group_slug=group.slug, key_id=duplicate.key.pk
+            )
         return _show_secret(request, group, issued, replaced=None)
     return render(request, "apikeys/create.html", {"group": group, "form": form})
 

@@ -64,6 +64,21 @@ def test_admin_creates_a_key_and_sees_the_secret_once(group, admin_client):
     assert AuditEntry.objects.filter(action=AuditAction.KEY_CREATED).count() == 1
 
 
+def test_submitting_the_create_form_again_makes_no_second_key(group, admin_client):
+    url = f"/g/{group.slug}/keys/new/"
+    form = {"name": "ci runner", "form_token": "e" * 32}
+    first_secret = _secret_in(admin_client.post(url, form))
+    again = admin_client.post(url, form, follow=True)
+    key = ApiKey.objects.get(group=group)
+    assert again.redirect_chain[-1][0] == f"/g/{group.slug}/keys/{key.pk}/"
+    page = again.content.decode()
+    assert "already created ci runner" in page
+    assert first_secret not in page
+    # A fresh form is a fresh key.
+    admin_client.post(url, {"name": "ci runner", "form_token": "f" * 32})
+    assert ApiKey.objects.filter(group=group).count() == 2
+
+
 def test_create_without_a_name_shows_the_error_and_creates_nothing(group, admin_client):
     response = admin_client.post(f"/g/{group.slug}/keys/new/", {"name": "  "})
     assert response.status_code == 200
