@@ -49,7 +49,15 @@ def scale_micros(quantity: int, price_micros: int, per: int) -> int:
 
 
 def format_money(micros: int, places: int = 2, symbol: str = "$") -> str:
-    """Format for people: `$1,234.50`; more places for small usage costs."""
-    value = from_micros(micros).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-    sign = "-" if value < 0 else ""
+    """Format for people: `$1,234.50`; more places for small usage costs.
+
+    An amount that is not zero never shows as zero: it gets the places it needs
+    (a balance of -$0.003010 must not read $0.00).
+    """
+    exact = from_micros(micros)
+    value = exact.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    while micros and not value and places < 6:
+        places += 1
+        value = exact.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    sign = "-" if micros < 0 else ""
     return f"{sign}{symbol}{abs(value):,.{places}f}"

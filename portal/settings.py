@@ -159,6 +159,8 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
+# People are known by their name or email here, never by the generated username.
+ACCOUNT_USER_DISPLAY = lambda user: user.get_full_name() or user.email  # noqa: E731
 # Sign-up also asks for the person's name, shown on members lists.
 ACCOUNT_SIGNUP_FORM_CLASS = "members.forms.SignupDetailsForm"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True

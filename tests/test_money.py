@@ -42,3 +42,9 @@ def test_format_money():
     assert format_money(1_234_500_000) == "$1,234.50"
     assert format_money(-20_500, places=4) == "-$0.0205"
     assert from_micros(20_500) == Decimal("0.0205")
+
+
+def test_format_money_never_shows_a_non_zero_amount_as_zero():
+    assert format_money(-3_010) == "-$0.003"
+    assert format_money(4) == "$0.000004"
+    assert format_money(0) == "$0.00"
