@@ -58,6 +58,8 @@ class Capability(models.TextChoices):
     VIEW_ACTIVITY = "view_activity", "View the activity log"
     VIEW_INVOICES = "view_invoices", "View invoices"
     VIEW_KEYS = "view_keys", "View API keys"
+    VIEW_MEMBERS = "view_members", "View members"
+    LEAVE_GROUP = "leave_group", "Leave the group"
     VIEW_USAGE = "view_usage", "View usage"
     VIEW_LIMITS = "view_limits", "View limits"
     VIEW_SETTINGS = "view_settings", "View settings"
@@ -74,6 +76,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.MEMBER: frozenset(
         {
             Capability.VIEW_KEYS,
+            Capability.VIEW_MEMBERS,
+            Capability.LEAVE_GROUP,
             Capability.VIEW_USAGE,
             Capability.VIEW_LIMITS,
             Capability.VIEW_SETTINGS,

@@ -49,9 +49,9 @@ def _pending_invitations(group: ApiGroup, role: str, query: str):
     return invitations
 
 
-# Every member sees who else is in the group (VIEW_SETTINGS: every role holds it);
-# the actions on the page show only with MANAGE_MEMBERS.
-@group_view(Capability.VIEW_SETTINGS)
+# Every member sees who else is in the group; the actions on the page show only
+# with MANAGE_MEMBERS.
+@group_view(Capability.VIEW_MEMBERS)
 @require_GET
 def member_list(request: HttpRequest, group: ApiGroup) -> HttpResponse:
     """Members and pending invitations, filtered by role and a search."""
@@ -148,8 +148,7 @@ def remove(request: HttpRequest, group: ApiGroup, membership_id: int) -> HttpRes
     return _back_to_list(group)
 
 
-# Every member may leave: VIEW_SETTINGS is a capability every role holds.
-@group_view(Capability.VIEW_SETTINGS)
+@group_view(Capability.LEAVE_GROUP)
 @require_POST
 def leave(request: HttpRequest, group: ApiGroup) -> HttpResponse:
     try:

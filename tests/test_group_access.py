@@ -17,6 +17,8 @@ def test_admin_has_every_capability_and_member_only_views():
     assert ROLE_CAPABILITIES[Role.ADMIN] == set(Capability.values)
     assert ROLE_CAPABILITIES[Role.MEMBER] == {
         Capability.VIEW_KEYS,
+        Capability.VIEW_MEMBERS,
+        Capability.LEAVE_GROUP,
         Capability.VIEW_USAGE,
         Capability.VIEW_LIMITS,
         Capability.VIEW_SETTINGS,
