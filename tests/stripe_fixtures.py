@@ -32,6 +32,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# A loopback port nothing listens on: where webhook deliveries go when no test
+# wants them.
+NOWHERE = f"http://127.0.0.1:{free_port()}/stripe/webhook/"
+
+
 def _wait_for(url: str, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -56,7 +61,7 @@ def localstripe_url():
         "DJANGO_SETTINGS_MODULE": "portal.settings",
     }
     # Deliveries go nowhere until a test points them at a live server.
-    nowhere = f"http://127.0.0.1:{free_port()}/stripe/webhook/"
+    nowhere = NOWHERE
     process = subprocess.Popen(
         [
             sys.executable,
@@ -86,7 +91,10 @@ def stripe_base(localstripe_url, settings):
     """Point the portal's Stripe client at the session's localstripe."""
     settings.STRIPE_API_BASE = localstripe_url
     settings.STRIPE_JS_URL = f"{localstripe_url}/js.stripe.com/v3/"
-    return localstripe_url
+    yield localstripe_url
+    # A test that pointed deliveries at its live server must not leave them
+    # arriving there during later tests, which may not touch the database.
+    point_webhooks_at(localstripe_url, NOWHERE)
 
 
 def point_webhooks_at(base: str, url: str) -> None:
