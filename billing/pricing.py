@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from billing.models import ModelPrice
 from portal.money import scale_micros
+from usage.models import UsageEvent
 
 REFRESH_SECONDS = 60
 CHANGE_LEAD = timedelta(seconds=2 * REFRESH_SECONDS)
@@ -86,6 +87,34 @@ def price_call(price: ModelPrice, used: CallQuantities) -> CallCost:
             used.search_queries, price.search_query_per_thousand_micros, PER_THOUSAND
         ),
     )
+
+
+def priced_event(
+    price: ModelPrice, used: CallQuantities, **fields
+) -> tuple[UsageEvent, CallCost]:
+    """An unsaved usage event for a call priced with `price`, and its cost.
+
+    `fields` carries who made the call and when (group_id, api_key or api_key_id,
+    model, request_id, created_at...): everything but quantities and costs.
+    """
+    cost = price_call(price, used)
+    event = UsageEvent(
+        search_context_size=used.search_context_size,
+        input_tokens=used.input_tokens,
+        output_tokens=used.output_tokens,
+        citation_tokens=used.citation_tokens,
+        reasoning_tokens=used.reasoning_tokens,
+        search_queries=used.search_queries,
+        input_cost_micros=cost.input_micros,
+        output_cost_micros=cost.output_micros,
+        citation_cost_micros=cost.citation_micros,
+        reasoning_cost_micros=cost.reasoning_micros,
+        request_cost_micros=cost.request_micros,
+        search_cost_micros=cost.search_micros,
+        cost_micros=cost.total_micros,
+        **fields,
+    )
+    return event, cost
 
 
 class _PriceBook:

@@ -5,11 +5,11 @@ from decimal import Decimal
 
 from billing.ledger import debit_usage
 from billing.models import ModelPrice
-from billing.pricing import CallCost, CallQuantities, price_call
+from billing.pricing import CallCost, CallQuantities, priced_event
 from gateway.auth import Caller
 from gateway.encoding import dollars
 from gateway.schema import ChatRequest
-from usage.models import CallStatus, UsageEvent
+from usage.models import CallStatus
 
 
 def charge(
@@ -24,27 +24,15 @@ def charge(
     status: str = CallStatus.SUCCEEDED,
 ) -> CallCost:
     """Record the call as a usage event and debit its cost, in one statement."""
-    cost = price_call(price, used)
-    event = UsageEvent(
+    event, cost = priced_event(
+        price,
+        used,
         group_id=caller.group_id,
         api_key_id=caller.key_id,
         model=chat.model,
         request_id=request_id,
         status=status,
         streamed=streamed,
-        search_context_size=used.search_context_size,
-        input_tokens=used.input_tokens,
-        output_tokens=used.output_tokens,
-        citation_tokens=used.citation_tokens,
-        reasoning_tokens=used.reasoning_tokens,
-        search_queries=used.search_queries,
-        input_cost_micros=cost.input_micros,
-        output_cost_micros=cost.output_micros,
-        citation_cost_micros=cost.citation_micros,
-        reasoning_cost_micros=cost.reasoning_micros,
-        request_cost_micros=cost.request_micros,
-        search_cost_micros=cost.search_micros,
-        cost_micros=cost.total_micros,
         latency_ms=int((time.monotonic() - started) * 1000),
         created_at=caller.at,
     )
