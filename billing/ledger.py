@@ -21,6 +21,7 @@ from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from apikeys.models import ApiKey
 from billing.models import PURCHASED_KINDS, BillingAccount, LedgerEntry, LedgerKind
 from billing.signals import balance_changed
 from usage.models import KeyDayRollup, ModelHourRollup, UsageEvent, UsageRollup
@@ -372,8 +373,6 @@ def _add_to_rollup(event: UsageEvent) -> None:
 
 
 def _touch_key(event: UsageEvent) -> None:
-    from apikeys.models import ApiKey
-
     stale = event.created_at - LAST_USED_RESOLUTION
     ApiKey.objects.filter(pk=event.api_key_id).exclude(last_used_at__gte=stale).update(
         last_used_at=event.created_at

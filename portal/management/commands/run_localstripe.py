@@ -37,16 +37,10 @@ class Command(BaseCommand):
         if not options["from_scratch"]:
             server.store.try_load_from_disk()
         webhook_url = options["webhook_url"] or self._default_webhook_url()
-        if webhook_url:
-            register_webhook(
-                "portal", webhook_url, settings.STRIPE_WEBHOOK_SECRET, None
-            )
+        register_webhook("portal", webhook_url, settings.STRIPE_WEBHOOK_SECRET, None)
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
         self.stdout.write(f"localstripe on http://127.0.0.1:{port} -> {webhook_url}")
         web.run_app(server.app, host="127.0.0.1", port=port, print=None)
 
     def _default_webhook_url(self) -> str:
-        try:
-            return settings.PORTAL_BASE_URL + reverse("billing:stripe-webhook")
-        except Exception:
-            return ""
+        return settings.PORTAL_BASE_URL + reverse("billing:stripe-webhook")
