@@ -106,6 +106,11 @@ if not DATABASE_IS_POSTGRES:
         transaction_mode="IMMEDIATE",
         init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     )
+else:
+    # psycopg prepares a statement only when asked (portal.db.fetch_one): Django
+    # leaves preparation off, and its own cursors bind on the client and never
+    # prepare. Behind PgBouncer, use transaction pooling only from version 1.21.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: the shared cache (rate limits, login throttling, key revocation) and the

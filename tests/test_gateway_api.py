@@ -354,6 +354,28 @@ def test_a_metered_call_takes_at_most_two_database_round_trips(postgres, client)
     assert get_balance(group.pk) == 10_000_000 - 5_067 - 20_500
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_key_lookup_and_debit_are_prepared_once_per_connection(postgres, client):
+    # Parsing and planning them on every call cost PostgreSQL twice the CPU of
+    # running them.
+    from tests.factories import GroupFactory
+
+    seed_catalog()
+    group = GroupFactory()
+    fund(group)
+    secret = new_secret(group)
+    for _ in range(3):
+        assert post_chat(client, secret, chat_body()).status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"
+        )
+        prepared = cursor.fetchall()
+    runs = {statement.split()[0]: runs for statement, runs in prepared}
+    assert runs == {"SELECT": 3, "WITH": 3}
+
+
 def test_assistant_turns_without_content_are_accepted(client, secret):
     body = chat_body() | {
         "messages": [
