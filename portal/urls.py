@@ -7,8 +7,10 @@ from portal.views import healthz
 admin.site.site_header = "API Portal operations"
 admin.site.site_title = "API Portal operations"
 
-# Each app owns its paths; group-scoped ones live under /g/<group_slug>/.
+# Each app owns its paths; group-scoped ones live under /g/<group_slug>/. The
+# metered API comes first: it is resolved on every call, far more often than pages.
 urlpatterns = [
+    path("", include("gateway.urls")),
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
@@ -20,5 +22,4 @@ urlpatterns = [
     path("", include("limits.urls")),
     path("", include("invoices.urls")),
     path("", include("apikeys.urls")),
-    path("", include("gateway.urls")),
 ]
