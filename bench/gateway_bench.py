@@ -2,10 +2,11 @@
 
 Starts gunicorn on 127.0.0.1 against PostgreSQL (and Redis) with persistent
 connections, drives both endpoints with wrk, and prints requests/s, p50/p99
-latency, worker CPU time per request, database transactions per call and the
-ratio metered/bare. Afterwards it checks the money: every group's stored balance
-must equal its ledger sum, and the usage events must match the metered calls the
-server answered 200 (counted from its access log). If not, it prints no figures.
+latency, CPU time per request of the workers, PostgreSQL and Redis, database
+transactions per call and the ratio metered/bare. Afterwards it checks the
+money: every group's stored balance must equal its ledger sum, and the usage
+events must match the metered calls the server answered 200 (counted from its
+access log). If not, it prints no figures.
 
     DATABASE_URL=postgres://portal:portal@127.0.0.1:5432/portal_gateway \\
     REDIS_URL=redis://127.0.0.1:6379/2 \\
@@ -144,18 +145,28 @@ def _start_server(args, access_log: Path) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
-def _worker_cpu_seconds(master_pid: int) -> float:
-    """User + system CPU of the master's children (the workers), in seconds."""
+def _cpu_seconds(wanted) -> float:
+    """User + system CPU, in seconds, of the processes `wanted(comm, ppid)` picks."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            comm, rest = stat.read_text().rsplit(")", 1)
         except OSError:
             continue
-        if int(fields[1]) == master_pid:  # ppid
+        fields = rest.split()
+        if wanted(comm.partition("(")[2], int(fields[1])):
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks
+
+
+def _cpu_by_part(master_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the server's workers, of PostgreSQL and of Redis."""
+    return {
+        "workers": _cpu_seconds(lambda comm, ppid: ppid == master_pid),
+        "postgres": _cpu_seconds(lambda comm, ppid: comm == "postgres"),
+        "redis": _cpu_seconds(lambda comm, ppid: comm.startswith("redis-server")),
+    }
 
 
 def _seconds(text: str) -> float:
@@ -198,12 +209,12 @@ def _measure(args, server, url, script, access_log: Path, path: str) -> dict:
     _run_wrk(url, script, max(2, args.seconds // 4), args.connections)  # warm up
     time.sleep(0.5)
     answered_before = _count_answered(access_log, path)
-    cpu_before = _worker_cpu_seconds(server.pid)
+    cpu_before = _cpu_by_part(server.pid)
     result = _run_wrk(url, script, args.seconds, args.connections)
     time.sleep(0.5)  # let requests wrk abandoned at the deadline finish
-    result["cpu_per_request"] = (_worker_cpu_seconds(server.pid) - cpu_before) / max(
-        result["requests"], 1
-    )
+    cpu_after = _cpu_by_part(server.pid)
+    for part, seconds in cpu_after.items():
+        result[part] = (seconds - cpu_before[part]) / max(result["requests"], 1)
     result["answered"] = _count_answered(access_log, path) - answered_before
     return result
 
@@ -316,11 +327,16 @@ def main() -> int:
         f"wrk {args.connections} "
         f"connections, {args.seconds}s per endpoint, {os.cpu_count()} CPUs"
     )
-    print(f"{'':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'CPU us/req':>12}")
+    print(f"{'':<24}{'CPU us per request':^30}")
+    print(
+        f"{'':<10}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'workers':>10}{'postgres':>10}{'redis':>10}"
+    )
     for name, result in (("bare", bare), ("metered", metered)):
         print(
-            f"{name:<10}{result['rps']:>10.0f}{result['p50'] * 1e3:>10.2f}"
-            f"{result['p99'] * 1e3:>10.2f}{result['cpu_per_request'] * 1e6:>12.0f}"
+            f"{name:<10}{result['rps']:>7.0f}{result['p50'] * 1e3:>8.2f}"
+            f"{result['p99'] * 1e3:>8.2f}{result['workers'] * 1e6:>10.0f}"
+            f"{result['postgres'] * 1e6:>10.0f}{result['redis'] * 1e6:>10.0f}"
         )
     print(f"ratio metered/bare: {ratio:.2f} (target >= 0.60)")
     print(
