@@ -125,6 +125,24 @@ def test_activity_lists_newest_first_with_old_and_new_values(
     assert "Postal code" in html and "<ins>10115</ins>" in html
 
 
+def test_activity_shows_amounts_in_dollars_and_switches_as_on_or_off(
+    group, admin_client, admin_user
+):
+    record_audit(
+        group,
+        admin_user,
+        AuditAction.AUTO_TOP_UP_CHANGED,
+        changes={
+            "enabled": ["False", "True"],
+            "threshold_micros": ["5000000", "12500000"],
+        },
+    )
+    html = admin_client.get(_activity(group)).content.decode()
+    assert "Threshold:" in html and "micros" not in html
+    assert "<del>$5.00</del> → <ins>$12.50</ins>" in html
+    assert "<del>off</del> → <ins>on</ins>" in html
+
+
 def test_activity_filters_by_action_across_pages(group, admin_client, admin_user):
     for n in range(60):
         record_audit(group, admin_user, AuditAction.ROLE_CHANGED, target=f"r{n}@x")

@@ -5,6 +5,11 @@ from django.core.exceptions import FieldDoesNotExist
 from django_countries import countries
 
 from groups.models import ApiGroup
+from portal.money import format_money
+
+# Amounts are audited in micro-dollars under names ending like this.
+MONEY_SUFFIX = "_micros"
+SWITCHES = {"True": "on", "False": "off"}
 
 register = template.Library()
 
@@ -18,6 +23,7 @@ def is_change(value: Any) -> bool:
 @register.filter
 def field_label(name: str) -> str:
     """The human label of an audited field name ("postal_code" -> "Postal code")."""
+    name = name.removesuffix(MONEY_SUFFIX)
     try:
         label = str(ApiGroup._meta.get_field(name).verbose_name)
     except FieldDoesNotExist:
@@ -27,7 +33,9 @@ def field_label(name: str) -> str:
 
 @register.filter
 def field_value(value: Any, name: str) -> str:
-    """An audited value as people read it (a country's name, not its code)."""
+    """An audited value as people read it: a country's name, dollars, on or off."""
     if name == "country" and value:
         return countries.name(value) or value
-    return value
+    if name.endswith(MONEY_SUFFIX) and str(value).lstrip("-").isdigit():
+        return format_money(int(value))
+    return SWITCHES.get(str(value), value)
