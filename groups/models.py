@@ -141,6 +141,7 @@ class AuditAction(models.TextChoices):
     AUTO_TOP_UP_DISABLED = "billing.auto_top_up_disabled", "Auto top-up turned off"
     LIMITS_CHANGED = "limits.changed", "Limits changed"
     INVOICE_ISSUED = "invoices.issued", "Invoice issued"
+    RECEIPT_ISSUED = "invoices.receipt_issued", "Receipt issued"
 
 
 class AuditEntry(models.Model):

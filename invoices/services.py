@@ -243,14 +243,12 @@ def issue_receipt(entry_id: int, *, actor_label: str = "system") -> Receipt | No
             **seller_details(),
         )
         receipt.save(force_insert=True)
-        # A receipt is an invoice for a payment; the audit log has one action for both.
         record_audit(
             group,
             None,
-            AuditAction.INVOICE_ISSUED,
+            AuditAction.RECEIPT_ISSUED,
             target=receipt.number,
             changes={
-                "document": "receipt",
                 "kind": entry.kind,
                 "amount_micros": entry.amount_micros,
                 "ledger_entry": entry.pk,

@@ -35,9 +35,10 @@ def test_a_purchase_gets_a_receipt_once_it_is_committed(
     assert receipt.customer_name == group.name
     assert receipt.customer_address_lines == ["1 Main Street"]
     assert receipt.customer_tax_id == "US-12"
-    audit = AuditEntry.objects.get(group=group, action=AuditAction.INVOICE_ISSUED)
+    audit = AuditEntry.objects.get(group=group, action=AuditAction.RECEIPT_ISSUED)
     assert audit.target == receipt.number
-    assert audit.changes["document"] == "receipt"
+    assert audit.changes["amount_micros"] == 25_000_000
+    assert not AuditEntry.objects.filter(action=AuditAction.INVOICE_ISSUED).exists()
 
 
 def test_an_automatic_top_up_gets_a_receipt(group, django_capture_on_commit_callbacks):
