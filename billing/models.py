@@ -56,8 +56,12 @@ PURCHASED_KINDS = frozenset({LedgerKind.PURCHASE, LedgerKind.AUTO_TOP_UP})
 class LedgerEntry(models.Model):
     """One movement of credits. Append-only: corrections are new entries."""
 
+    # Led by the group, the (group, -created_at, -id) index serves its lookups.
     group = models.ForeignKey(
-        ApiGroup, on_delete=models.PROTECT, related_name="ledger_entries"
+        ApiGroup,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        db_index=False,
     )
     kind = models.CharField(max_length=16, choices=LedgerKind.choices)
     # Signed micros: credits in are positive, usage and refunds negative.

@@ -23,7 +23,11 @@ class UsageEvent(models.Model):
     Written once, in the same transaction as its ledger debit; never edited.
     """
 
-    group = models.ForeignKey(ApiGroup, on_delete=models.PROTECT, related_name="+")
+    # Every index is written on every metered call: the group's is the leading
+    # column of the (group, created_at) index, so it needs none of its own.
+    group = models.ForeignKey(
+        ApiGroup, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     api_key = models.ForeignKey(
         ApiKey, on_delete=models.PROTECT, related_name="usage_events"
     )
@@ -91,8 +95,14 @@ DASHBOARD_SUMS = [
 class UsageRollup(models.Model):
     """Usage summed per group, key, model and hour (UTC); what dashboards read."""
 
-    group = models.ForeignKey(ApiGroup, on_delete=models.CASCADE, related_name="+")
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    # Rewritten on every metered call, so no index of its own for either: the
+    # unique constraint leads with the group, the covering index with the key.
+    group = models.ForeignKey(
+        ApiGroup, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     model = models.CharField(max_length=64)
     hour = models.DateTimeField()
     requests = models.BigIntegerField(default=0)
