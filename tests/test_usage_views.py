@@ -123,6 +123,30 @@ def test_totals_agree_with_the_ledger_over_a_long_custom_range(group, keys):
     assert len(report.series) == 34
 
 
+def test_whole_utc_days_are_read_without_an_edge_query(
+    group, keys, django_assert_num_queries
+):
+    backend, _ = keys
+    # In Kolkata (UTC+05:30) the range runs from 18:00 UTC on Jan 2 to 18:00 on Jan 5.
+    for at in ("01-02T23:30", "01-03T00:30", "01-05T12:00", "01-05T23:30"):
+        record_call(backend, at=datetime.fromisoformat(f"2026-{at}+00:00"))
+    params = {"range": "custom", "start": "2026-01-03", "end": "2026-01-05"}
+
+    with timezone.override(UTC):
+        query = parse_usage_query(params)
+    with django_assert_num_queries(2):  # the chart and the whole days
+        report = usage_report(group.pk, query, keys)
+    assert report.total.cost_micros == _ledger_usage(group, query.start, query.end)
+    assert report.total.requests == 3
+
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Kolkata")):
+        query = parse_usage_query(params)
+    with django_assert_num_queries(3):  # and the partial days at both edges
+        report = usage_report(group.pk, query, keys)
+    assert report.total.cost_micros == _ledger_usage(group, query.start, query.end)
+    assert report.total.requests == 3
+
+
 def test_ranges_are_read_in_the_users_time_zone(member_client, group, keys):
     backend, _ = keys
     # 02:00 UTC on July 2nd is still July 1st in New York.

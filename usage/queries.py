@@ -159,13 +159,16 @@ def _key_sources(group_id: int, query: UsageQuery) -> list[QuerySet]:
 
     if first_whole >= after_whole:
         return [hourly.filter(hour__gte=query.start, hour__lt=query.end)]
-    edges = Q(hour__gte=query.start, hour__lt=_midnight(first_whole)) | Q(
-        hour__gte=_midnight(after_whole), hour__lt=query.end
-    )
-    return [
-        daily.filter(day__gte=first_whole, day__lt=after_whole),
-        hourly.filter(edges),
-    ]
+    sources = [daily.filter(day__gte=first_whole, day__lt=after_whole)]
+    # Where local days are UTC days the edges are empty: no query for them.
+    edges = Q()
+    if query.start < _midnight(first_whole):
+        edges |= Q(hour__gte=query.start, hour__lt=_midnight(first_whole))
+    if _midnight(after_whole) < query.end:
+        edges |= Q(hour__gte=_midnight(after_whole), hour__lt=query.end)
+    if edges:
+        sources.append(hourly.filter(edges))
+    return sources
 
 
 def _midnight(day: date) -> datetime:
