@@ -12,6 +12,12 @@ bulk by the same sums the live debit makes, then times (through Django's test
 client, middleware and all) the usage page and the CSV export for the busiest
 group over several ranges, beside `SELECT count(*)` over that group's raw events.
 Run it with `--reuse` to time again without regenerating.
+
+Beside them it times a floor: the API keys page of the same group, for the same
+logged-in member. It goes through the same group and membership helper, session,
+middleware and base layout as the usage page but reads no usage, so no usage page
+can be faster than it. The 100x target (the count's p50 / 100) is printed next to
+it for comparison.
 """
 
 import argparse
@@ -346,6 +352,13 @@ def measure(args: argparse.Namespace) -> None:
     )
     print()
     print(f"{'what':<28}{'p50 ms':>9}{'p95 ms':>9}{'count/p50':>11}{'count/p95':>11}")
+    floor_p50, floor_p95 = p50_p95(
+        timed(lambda: fetch(client, f"/g/{slug}/keys/", False), args.repeat)
+    )
+    print(
+        f"{'floor, API keys page':<28}{floor_p50:>9.1f}{floor_p95:>9.1f}"
+        f"{count_p50 / floor_p50:>10.1f}x{count_p50 / floor_p95:>10.1f}x"
+    )
     today = timezone.localdate()
     ranges = {
         "today (hourly)": "range=today",
@@ -376,6 +389,11 @@ def measure(args: argparse.Namespace) -> None:
                 f"{kind + ', ' + label:<28}{p50:>9.1f}{p95:>9.1f}"
                 f"{count_p50 / p50:>10.1f}x{count_p50 / p95:>10.1f}x"
             )
+    print()
+    print(
+        f"100x the count is {count_p50 / 100:.2f} ms a page (count p50 / 100); "
+        f"the floor's p50 is {floor_p50 / (count_p50 / 100):.0f} times that."
+    )
 
 
 def busiest_group() -> tuple[int, int]:

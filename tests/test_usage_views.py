@@ -19,7 +19,7 @@ from portal.money import from_micros, to_micros
 from tests.factories import ApiKeyFactory
 from tests.seeded_tiers import ensure_seeded_tiers
 from tests.usage_calls import record_call
-from usage.queries import usage_report
+from usage.queries import usage_by_model, usage_report
 from usage.ranges import parse_usage_query
 
 # The group's calls happen "today" in UTC: fixed moments keep the tests exact.
@@ -121,6 +121,52 @@ def test_totals_agree_with_the_ledger_over_a_long_custom_range(group, keys):
     assert report.total.cost_micros == expected
     assert sum(b.total_cost_micros for b in report.series) == expected
     assert len(report.series) == 34
+
+
+def test_whole_utc_days_are_read_without_an_edge_query(
+    group, keys, django_assert_num_queries
+):
+    backend, _ = keys
+    # In Kolkata (UTC+05:30) the range runs from 18:00 UTC on Jan 2 to 18:00 on Jan 5.
+    for at in ("01-02T23:30", "01-03T00:30", "01-05T12:00", "01-05T23:30"):
+        record_call(backend, at=datetime.fromisoformat(f"2026-{at}+00:00"))
+    params = {"range": "custom", "start": "2026-01-03", "end": "2026-01-05"}
+
+    with timezone.override(UTC):
+        query = parse_usage_query(params)
+    with django_assert_num_queries(2):  # the chart and the whole days
+        report = usage_report(group.pk, query, keys)
+    assert report.total.cost_micros == _ledger_usage(group, query.start, query.end)
+    assert report.total.requests == 3
+
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Kolkata")):
+        query = parse_usage_query(params)
+    with django_assert_num_queries(3):  # and the partial days at both edges
+        report = usage_report(group.pk, query, keys)
+    assert report.total.cost_micros == _ledger_usage(group, query.start, query.end)
+    assert report.total.requests == 3
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Kolkata"])
+def test_model_breakdown_agrees_with_the_model_rollup(group, keys, zone):
+    backend, batch = keys
+    models = ("sonar", "sonar-pro", "sonar-deep-research")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for hour in range(0, 24 * 9, 5):
+        key = backend if hour % 2 else batch
+        record_call(key, models[hour % 3], at=start + timedelta(hours=hour))
+
+    # The page sums its model breakdown from the key rollups; the per-model
+    # hourly rollup, which the overview reads, must give the same figures.
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        for filters in ({}, {"model": "sonar"}, {"key": str(batch.pk)}):
+            query = parse_usage_query(
+                {"range": "custom", "start": "2026-01-02", "end": "2026-01-07"}
+                | filters
+            )
+            by_model = usage_report(group.pk, query).by_model
+            assert by_model, filters
+            assert by_model == usage_by_model(group.pk, query), filters
 
 
 def test_ranges_are_read_in_the_users_time_zone(member_client, group, keys):

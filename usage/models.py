@@ -148,8 +148,9 @@ class RollupSums(models.Model):
 class ModelHourRollup(RollupSums):
     """Usage summed per group, model and hour (UTC), all keys together.
 
-    The dashboard's charts and model breakdown read it: a group has at most
-    24 rows a day per model, however many keys it has. Written with each debit.
+    The dashboard's charts and the overview's totals read it: a group has at
+    most 24 rows a day per model, however many keys it has. Written with each
+    debit.
     """
 
     # The unique index leads with the group: no separate index for it.
@@ -179,9 +180,9 @@ class ModelHourRollup(RollupSums):
 class KeyDayRollup(RollupSums):
     """Usage summed per group, key, model and day (UTC).
 
-    The key breakdown reads whole UTC days here and the partial days at the edges
-    of a range from the hourly rollup, so long ranges stay cheap. Written with
-    each debit.
+    The key and model breakdowns read whole UTC days here and the partial days
+    at the edges of a range from the hourly rollup, so long ranges stay cheap.
+    Written with each debit.
     """
 
     group = models.ForeignKey(

@@ -1,10 +1,10 @@
 """What the usage page shows, read only from rollups, never from raw events.
 
 Three rollup levels (see usage/models.py) keep every query small whatever the
-range: charts and the model breakdown read the per-model hourly rollup (or the
-per-key hourly one when filtered by a key); the key breakdown reads whole UTC
-days from the per-key daily rollup and only the partial days at a range's edges
-from the hourly one.
+range: charts read the per-model hourly rollup (or the per-key hourly one when
+filtered by a key); the key and model breakdowns read whole UTC days from the
+per-key daily rollup and only the partial days at a range's edges from the
+hourly one.
 """
 
 from collections import defaultdict
@@ -122,23 +122,32 @@ def total_of(rows: Iterable[ModelRow | KeyRow]) -> Figures:
     return total
 
 
-def usage_by_key(
+def usage_by_key_and_model(
     group_id: int, query: UsageQuery, keys: Iterable[ApiKey] | None = None
-) -> list[KeyRow]:
-    """Usage per key; pass the group's `keys` when already loaded, to save a query."""
+) -> tuple[list[KeyRow], list[ModelRow]]:
+    """Usage per key and per model, summed from the same key rollup rows.
+
+    Pass the group's `keys` when already loaded, to save a query.
+    """
     per_key: dict[int, Figures] = defaultdict(Figures)
+    per_model: dict[str, Figures] = defaultdict(Figures)
     for source in _key_sources(group_id, query):
-        rows = source.values("api_key_id").annotate(**_sums(*METRICS)).order_by()
+        rows = (
+            source.values("api_key_id", "model").annotate(**_sums(*METRICS)).order_by()
+        )
         for row in rows:
             per_key[row["api_key_id"]].add(row)
+            per_model[row["model"]].add(row)
     if keys is None:
         keys = ApiKey.objects.filter(pk__in=per_key).only("name", "last_four")
-    result = [
+    by_key = [
         KeyRow(k.pk, k.name, k.last_four, per_key[k.pk])
         for k in keys
         if k.pk in per_key
     ]
-    return sorted(result, key=lambda r: (-r.figures.cost_micros, r.name, r.key_id))
+    by_key.sort(key=lambda r: (-r.figures.cost_micros, r.name, r.key_id))
+    by_model = [ModelRow(model, figures) for model, figures in per_model.items()]
+    return by_key, _by_cost(by_model)
 
 
 def _key_sources(group_id: int, query: UsageQuery) -> list[QuerySet]:
@@ -159,13 +168,16 @@ def _key_sources(group_id: int, query: UsageQuery) -> list[QuerySet]:
 
     if first_whole >= after_whole:
         return [hourly.filter(hour__gte=query.start, hour__lt=query.end)]
-    edges = Q(hour__gte=query.start, hour__lt=_midnight(first_whole)) | Q(
-        hour__gte=_midnight(after_whole), hour__lt=query.end
-    )
-    return [
-        daily.filter(day__gte=first_whole, day__lt=after_whole),
-        hourly.filter(edges),
-    ]
+    sources = [daily.filter(day__gte=first_whole, day__lt=after_whole)]
+    # Where local days are UTC days the edges are empty: no query for them.
+    edges = Q()
+    if query.start < _midnight(first_whole):
+        edges |= Q(hour__gte=query.start, hour__lt=_midnight(first_whole))
+    if _midnight(after_whole) < query.end:
+        edges |= Q(hour__gte=_midnight(after_whole), hour__lt=query.end)
+    if edges:
+        sources.append(hourly.filter(edges))
+    return sources
 
 
 def _midnight(day: date) -> datetime:
@@ -174,15 +186,7 @@ def _midnight(day: date) -> datetime:
 
 def usage_series(group_id: int, query: UsageQuery) -> list[Bucket]:
     """Calls and cost per model for every hour or day of the range, zeros included."""
-    return _series_and_models(group_id, query)[0]
-
-
-def _series_and_models(
-    group_id: int, query: UsageQuery
-) -> tuple[list[Bucket], list[ModelRow]]:
-    """The chart buckets and the model breakdown, from one pass over the rollup."""
     buckets = _empty_buckets(query)
-    per_model: dict[str, Figures] = defaultdict(Figures)
     rows = _hourly(group_id, query)
     if query.by_hour:
         rows = rows.values("hour", "model")
@@ -190,7 +194,8 @@ def _series_and_models(
         rows = rows.annotate(day=TruncDate("hour", tzinfo=query.zone)).values(
             "day", "model"
         )
-    for row in rows.annotate(**_sums(*METRICS)).order_by():
+    # Only what the charts draw: the breakdowns come from the key rollups.
+    for row in rows.annotate(**_sums("requests", "cost_micros")).order_by():
         position = row["hour"] if query.by_hour else row["day"]
         bucket = buckets.get(position) or _edge_bucket(buckets, position, query)
         model = row["model"]
@@ -198,9 +203,7 @@ def _series_and_models(
         bucket.cost_micros[model] = (
             bucket.cost_micros.get(model, 0) + row["cost_micros"]
         )
-        per_model[model].add(row)
-    by_model = [ModelRow(model, figures) for model, figures in per_model.items()]
-    return list(buckets.values()), _by_cost(by_model)
+    return list(buckets.values())
 
 
 def _by_cost(rows: list[ModelRow]) -> list[ModelRow]:
@@ -264,10 +267,10 @@ class UsageReport:
 def usage_report(
     group_id: int, query: UsageQuery, keys: Iterable[ApiKey] | None = None
 ) -> UsageReport:
-    series, by_model = _series_and_models(group_id, query)
+    by_key, by_model = usage_by_key_and_model(group_id, query, keys)
     return UsageReport(
         query=query,
-        series=series,
+        series=usage_series(group_id, query),
         by_model=by_model,
-        by_key=usage_by_key(group_id, query, keys),
+        by_key=by_key,
     )
