@@ -14,10 +14,10 @@ group over several ranges, beside `SELECT count(*)` over that group's raw events
 Run it with `--reuse` to time again without regenerating.
 
 Beside them it times a floor: the API keys page of the same group, for the same
-logged-in member. It goes through the same group and membership helper, session,
-middleware and base layout as the usage page but reads no usage, so no usage page
-can be faster than it. The 100x target (the count's p50 / 100) is printed next to
-it for comparison.
+logged-in member. It pays the usage page's fixed costs (session, middleware, the
+group and membership helper, the base layout) and reads no usage, so it shows what
+any page of the portal costs before its own work. The 100x target (the count's p50
+/ 100) is printed next to it for comparison.
 """
 
 import argparse
