@@ -17,13 +17,14 @@ from django.db import connection
 def fetch_one(sql: str, params: dict | list) -> tuple | None:
     """Run `sql` and return its first row, prepared once per connection on PostgreSQL.
 
-    Still logged where Django logs queries. Elsewhere it runs through Django's
-    cursor, so the same code serves SQLite.
+    Checked, connected and logged as Django's own cursors are. Elsewhere it runs
+    through Django's cursor, so the same code serves SQLite.
     """
     if not settings.DATABASE_IS_POSTGRES:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     started = time.monotonic()
     with (

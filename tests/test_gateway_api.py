@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from apikeys.services import regenerate_key, revoke_key
@@ -374,6 +374,33 @@ def test_the_key_lookup_and_debit_are_prepared_once_per_connection(postgres, cli
         prepared = cursor.fetchall()
     runs = {statement.split()[0]: runs for statement, runs in prepared}
     assert runs == {"SELECT": 3, "WITH": 3}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_after_the_database_dropped_the_connection_still_succeeds(
+    postgres, client, settings
+):
+    # With health checks on (the default), the hot path checks a reused
+    # connection as Django's own cursors do, instead of failing on a dead one.
+    from tests.factories import GroupFactory
+
+    settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    seed_catalog()
+    group = GroupFactory()
+    fund(group)
+    secret = new_secret(group)
+    assert post_chat(client, secret, chat_body()).status_code == 200
+    pid = connection.connection.info.backend_pid
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+    # What every request starts with outside the test client, which skips it.
+    connection.close_if_unusable_or_obsolete()
+
+    assert post_chat(client, secret, chat_body()).status_code == 200
 
 
 def test_assistant_turns_without_content_are_accepted(client, secret):
