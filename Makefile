@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
 
-.PHONY: run test lint install install-test migrate seed localstripe worker beat clean
+.PHONY: run test lint typecheck install install-test migrate seed localstripe worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy with django-stubs over the apps and the project package.
+TYPED := groups members apikeys usage billing limits invoices gateway portal
+typecheck: install-test
+	$(BIN)/mypy $(TYPED)
+
 worker: install
 	$(BIN)/celery -A portal worker --loglevel INFO
 
@@ -53,4 +58,4 @@ beat: install
 	$(BIN)/celery -A portal beat --loglevel INFO --schedule var/celerybeat-schedule
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -42,7 +42,7 @@ class DuplicateKeyForm(KeyStateError):
 
 
 def _new_key(
-    group: ApiGroup, name: str, actor: AbstractBaseUser | None, form_token: str = ""
+    group: ApiGroup, name: str, actor: User | None, form_token: str = ""
 ) -> IssuedKey:
     secret = generate_key()
     key = ApiKey.objects.create(
@@ -58,7 +58,7 @@ def _new_key(
 
 def issue_key(
     group: ApiGroup,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     name: str,
     *,
     actor_label: str = "",
@@ -100,7 +100,7 @@ def _issue(group, actor, name: str, actor_label: str, form_token: str) -> Issued
     return issued
 
 
-def revoke_key(key: ApiKey, actor: AbstractBaseUser | None) -> ApiKey:
+def revoke_key(key: ApiKey, actor: User | None) -> ApiKey:
     """Stop the key at once; every worker sees it on its next request."""
     with transaction.atomic():
         locked = ApiKey.objects.select_for_update().get(pk=key.pk)
@@ -121,7 +121,7 @@ def revoke_key(key: ApiKey, actor: AbstractBaseUser | None) -> ApiKey:
 
 
 def regenerate_key(
-    key: ApiKey, actor: AbstractBaseUser | None, *, grace_minutes: int = 0
+    key: ApiKey, actor: User | None, *, grace_minutes: int = 0
 ) -> IssuedKey:
     """Replace the key by a new one with the same name; the old one stops.
 
@@ -139,12 +139,11 @@ def regenerate_key(
         issued = _new_key(old.group, old.name, actor)
         old.replaced_by = issued.key
         if grace_minutes:
-            old.expires_at = now + timedelta(minutes=grace_minutes)
+            old.expires_at = stops_at = now + timedelta(minutes=grace_minutes)
         else:
             old.status = KeyStatus.REVOKED
-            old.revoked_at = now
+            old.revoked_at = stops_at = now
         old.save(update_fields=["replaced_by", "expires_at", "status", "revoked_at"])
-        stops_at = old.expires_at or old.revoked_at
         record_audit(
             old.group,
             actor,

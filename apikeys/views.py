@@ -1,3 +1,6 @@
+from datetime import datetime
+from typing import NamedTuple
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -17,22 +20,27 @@ from apikeys.services import (
     revoke_key,
 )
 from billing.ledger import get_balance
-from groups.access import group_view
+from groups.access import GroupRequest, group_view
 from groups.models import ApiGroup, Capability
 
 
-def _describe_state(key: ApiKey, balance_micros: int, now) -> None:
-    """Set the status label and badge class the keys pages show for `key`."""
+class KeyState(NamedTuple):
+    """The status label and badge class the keys pages show for a key."""
+
+    label: str
+    css_class: str
+
+
+def _key_state(key: ApiKey, balance_micros: int, now: datetime) -> KeyState:
     if key.status == KeyStatus.REVOKED:
-        key.state_label, key.state_class = "Revoked", "danger"
-    elif key.has_expired(now):
-        key.state_label, key.state_class = "Expired (replaced)", "danger"
-    elif balance_micros <= 0:
-        key.state_label, key.state_class = "Blocked: out of credits", "warn"
-    elif key.expires_at is not None:
-        key.state_label, key.state_class = "Replaced, in grace period", "warn"
-    else:
-        key.state_label, key.state_class = "Active", "ok"
+        return KeyState("Revoked", "danger")
+    if key.has_expired(now):
+        return KeyState("Expired (replaced)", "danger")
+    if balance_micros <= 0:
+        return KeyState("Blocked: out of credits", "warn")
+    if key.expires_at is not None:
+        return KeyState("Replaced, in grace period", "warn")
+    return KeyState("Active", "ok")
 
 
 def _group_key(group: ApiGroup, key_id: int) -> ApiKey:
@@ -43,7 +51,7 @@ def _group_key(group: ApiGroup, key_id: int) -> ApiKey:
     )
 
 
-def _can_manage(request: HttpRequest) -> bool:
+def _can_manage(request: GroupRequest) -> bool:
     return request.membership.can(Capability.MANAGE_KEYS)
 
 
@@ -63,15 +71,13 @@ def _show_secret(
 
 @require_GET
 @group_view(Capability.VIEW_KEYS)
-def key_list(request: HttpRequest, group: ApiGroup) -> HttpResponse:
+def key_list(request: GroupRequest, group: ApiGroup) -> HttpResponse:
     balance = get_balance(group.pk)
     now = timezone.now()
-    keys = list(group.api_keys.select_related("created_by").order_by("-created_at"))
-    for key in keys:
-        _describe_state(key, balance, now)
+    keys = group.api_keys.select_related("created_by").order_by("-created_at")
     context = {
         "group": group,
-        "keys": keys,
+        "keys": [(key, _key_state(key, balance, now)) for key in keys],
         "out_of_credits": balance <= 0,
         "can_manage": _can_manage(request),
         "create_form": KeyCreateForm(),
@@ -82,7 +88,7 @@ def key_list(request: HttpRequest, group: ApiGroup) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @group_view(Capability.MANAGE_KEYS)
-def key_create(request: HttpRequest, group: ApiGroup) -> HttpResponse:
+def key_create(request: GroupRequest, group: ApiGroup) -> HttpResponse:
     form = KeyCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -103,12 +109,12 @@ def key_create(request: HttpRequest, group: ApiGroup) -> HttpResponse:
 
 @require_GET
 @group_view(Capability.VIEW_KEYS)
-def key_detail(request: HttpRequest, group: ApiGroup, key_id: int) -> HttpResponse:
+def key_detail(request: GroupRequest, group: ApiGroup, key_id: int) -> HttpResponse:
     key = _group_key(group, key_id)
-    _describe_state(key, get_balance(group.pk), timezone.now())
     context = {
         "group": group,
         "key": key,
+        "state": _key_state(key, get_balance(group.pk), timezone.now()),
         "replaces": ApiKey.objects.filter(replaced_by=key).first(),
         "can_manage": _can_manage(request),
         "regenerate_form": KeyRegenerateForm(),
@@ -118,7 +124,7 @@ def key_detail(request: HttpRequest, group: ApiGroup, key_id: int) -> HttpRespon
 
 @require_POST
 @group_view(Capability.MANAGE_KEYS)
-def key_revoke(request: HttpRequest, group: ApiGroup, key_id: int) -> HttpResponse:
+def key_revoke(request: GroupRequest, group: ApiGroup, key_id: int) -> HttpResponse:
     key = _group_key(group, key_id)
     try:
         revoke_key(key, request.user)
@@ -132,7 +138,7 @@ def key_revoke(request: HttpRequest, group: ApiGroup, key_id: int) -> HttpRespon
 @never_cache
 @require_http_methods(["GET", "POST"])
 @group_view(Capability.MANAGE_KEYS)
-def key_regenerate(request: HttpRequest, group: ApiGroup, key_id: int) -> HttpResponse:
+def key_regenerate(request: GroupRequest, group: ApiGroup, key_id: int) -> HttpResponse:
     key = _group_key(group, key_id)
     form = KeyRegenerateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

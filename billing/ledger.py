@@ -278,6 +278,8 @@ def _debit_usage_one_statement(event: UsageEvent) -> BalanceMove:
         # The group had no account yet, so nothing was written: make one, retry.
         ensure_account(event.group_id)
         row = fetch_one(_STATEMENT, params)
+    if row is None:
+        raise AssertionError("the debit writes a row once the account exists")
     after, event_id, entry_id, threshold = row
     event.pk = event_id
     move = BalanceMove(event.group_id, after + event.cost_micros, after, entry_id)

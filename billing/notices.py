@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD_MICROS = AutoTopUp._meta.get_field("threshold_micros").default
 
-SUBJECTS = {
+# Keyed by the kind as stored (a NoticeKind is its str value).
+SUBJECTS: dict[str, str] = {
     NoticeKind.LOW_BALANCE: "Low balance in {group}: {balance}",
     NoticeKind.KEYS_BLOCKED: "Keys blocked: out of credits in {group}",
     NoticeKind.TOP_UP_FAILED: "Automatic top-up failed for {group}",

@@ -54,7 +54,7 @@ STALE_PAYMENT_AGE = timedelta(minutes=15)
 # The sweep leaves a group alone this long after a failed top-up.
 TOP_UP_RETRY_AFTER = timedelta(hours=1)
 
-_KIND_TO_LEDGER = {
+_KIND_TO_LEDGER: dict[str, LedgerKind] = {
     PaymentKind.PURCHASE: LedgerKind.PURCHASE,
     PaymentKind.AUTO_TOP_UP: LedgerKind.AUTO_TOP_UP,
 }

@@ -48,7 +48,7 @@ def _json(payload: dict, status: int = 200) -> HttpResponse:
 
 
 @csrf_exempt
-def chat_completions(request: HttpRequest) -> HttpResponse:
+def chat_completions(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if request.method != "POST":
         return errors.method_not_allowed("POST").response()
     try:
@@ -109,7 +109,7 @@ def _admit(request: HttpRequest, started: float) -> _Call:
     return _Call(caller, chat, route, price, request_id, started)
 
 
-def _chat_completions(request: HttpRequest) -> HttpResponse:
+def _chat_completions(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     call = _admit(request, started=time.monotonic())
     limit = _rate_limit(call)
     response = _answer(call)
@@ -132,7 +132,7 @@ def _rate_limit(call: _Call) -> RateLimitResult:
     return limit
 
 
-def _answer(call: _Call) -> HttpResponse:
+def _answer(call: _Call) -> HttpResponse | StreamingHttpResponse:
     backend = backend_for(call.route)
     try:
         if call.chat.stream:
@@ -191,10 +191,13 @@ def _stream_events(call: _Call, stream: Stream) -> Iterator[bytes]:
             yield call.chunk(choices=[delta])
 
         settled = True
-        cost = call.charge(stream.used, streamed=True)
+        used = stream.used
+        if used is None:
+            raise AssertionError("a backend's stream reports its usage once consumed")
+        cost = call.charge(used, streamed=True)
         finish = {"index": 0, "delta": {}, "finish_reason": stream.finish_reason}
         yield call.chunk(choices=[finish], **stream.extra)
-        yield call.chunk(choices=[], usage=usage_body(call.price, stream.used, cost))
+        yield call.chunk(choices=[], usage=usage_body(call.price, used, cost))
         yield b"data: [DONE]\n\n"
     except BackendError as error:
         settled = True

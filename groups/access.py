@@ -6,16 +6,30 @@ exists; members lacking a capability get 403.
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from groups.models import ApiGroup, Membership
 from groups.services import note_group_opened
 
 SESSION_LAST_GROUP = "portal_last_group"
+
+
+class AuthenticatedRequest(HttpRequest):
+    """A request that `login_required` let through: its user is signed in."""
+
+    user: User
+
+
+class GroupRequest(AuthenticatedRequest):
+    """A request that `group_view` resolved: the group and the caller's membership."""
+
+    group: ApiGroup
+    membership: Membership
 
 
 def resolve_membership(
@@ -36,20 +50,27 @@ def resolve_membership(
     return membership
 
 
-def group_view(capability: str) -> Callable[..., Callable[..., HttpResponse]]:
+def group_view(capability: str) -> Callable[..., Callable[..., HttpResponseBase]]:
     """Decorate a view taking `(request, group, ...)`, reached by `/g/<group_slug>/...`.
 
     The decorator resolves the membership, checks `capability`, and sets
-    `request.group` and `request.membership` for templates and services.
+    `request.group` and `request.membership` (see `GroupRequest`) for templates
+    and services.
     """
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(
+        view: Callable[..., HttpResponseBase],
+    ) -> Callable[..., HttpResponseBase]:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, group_slug: str, *args: Any, **kwargs: Any):
+        def wrapper(
+            request: HttpRequest, group_slug: str, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
             membership = resolve_membership(request, group_slug, capability)
-            request.group = membership.group  # type: ignore[attr-defined]
-            request.membership = membership  # type: ignore[attr-defined]
+            # Signed in (resolve_membership checked it), and a GroupRequest from here.
+            request = cast(GroupRequest, request)
+            request.group = membership.group
+            request.membership = membership
             if request.session.get(SESSION_LAST_GROUP) != membership.group.slug:
                 request.session[SESSION_LAST_GROUP] = membership.group.slug
                 note_group_opened(membership)

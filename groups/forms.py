@@ -1,4 +1,5 @@
 import re
+from typing import Any, cast
 
 from django import forms
 
@@ -36,10 +37,11 @@ class GroupSettingsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = [
-            ("", "Choose a country"),
-            *list(self.fields["country"].choices)[1:],
-        ]
+        country = cast(forms.ChoiceField, self.fields["country"])
+        # django-stubs types choices read back as any input they accept; Django
+        # has made them an iterable of pairs by then.
+        countries = list(country.choices)[1:]  # type: ignore[arg-type]
+        country.choices = [("", "Choose a country"), *countries]
         autocomplete = {
             "name": "organization",
             "address_line1": "address-line1",
@@ -75,8 +77,9 @@ class GroupSettingsForm(forms.ModelForm):
             )
         return tax_id
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         has_address = any(
             data.get(name)
             for name in ("address_line1", "address_line2", "city", "postal_code")

@@ -46,7 +46,8 @@ class ApiGroup(models.Model):
             city_line = f"{city_line}, {self.region}" if city_line else self.region
         lines = [self.address_line1, self.address_line2, city_line]
         if self.country:
-            lines.append(self.country.name)
+            # django-countries types the field as a CharField (str); it holds a Country.
+            lines.append(self.country.name)  # type: ignore[attr-defined]
         return [line for line in lines if line]
 
 

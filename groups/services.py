@@ -1,7 +1,7 @@
 import logging
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 def record_audit(
     group: ApiGroup,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     action: str,
     *,
     target: str = "",
@@ -50,7 +50,7 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-def create_group(creator: AbstractBaseUser, name: str, **details: Any) -> ApiGroup:
+def create_group(creator: User, name: str, **details: Any) -> ApiGroup:
     """Create a group with `creator` as its first admin."""
     for attempt in range(3):
         try:
@@ -82,7 +82,7 @@ def create_group(creator: AbstractBaseUser, name: str, **details: Any) -> ApiGro
 
 
 def update_group_details(
-    group: ApiGroup, actor: AbstractBaseUser, details: dict[str, Any]
+    group: ApiGroup, actor: User, details: dict[str, Any]
 ) -> dict[str, list[Any]]:
     """Save organization details and audit what changed; return the changes."""
     with transaction.atomic():

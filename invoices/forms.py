@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 
 
@@ -10,6 +12,5 @@ class YearFilterForm(forms.Form):
 
     def __init__(self, *args, years: list[int], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["year"].choices = [("", "All years")] + [
-            (year, str(year)) for year in years
-        ]
+        year_field = cast(forms.TypedChoiceField, self.fields["year"])
+        year_field.choices = [("", "All years")] + [(y, str(y)) for y in years]

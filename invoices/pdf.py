@@ -118,7 +118,7 @@ def _numbered_canvas(footer: str) -> type[Canvas]:
     """A canvas that writes "Page n of m" once it knows m."""
 
     class NumberedCanvas(Canvas):
-        def __init__(self, *args, **kwargs):
+        def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             self._pages: list[dict] = []
 

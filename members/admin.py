@@ -10,12 +10,12 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ["email", "group__name", "group__slug"]
     # Links are issued and withdrawn by the services; the admin only looks.
     # The nonce and token hash stay out of sight.
-    fields = [
+    readonly_fields = tuple(
         f.name
         for f in Invitation._meta.fields
         if f.name not in ("id", "nonce", "token_hash")
-    ]
-    readonly_fields = fields
+    )
+    fields = readonly_fields
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -11,7 +11,7 @@ from functools import partial
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -37,7 +37,7 @@ class InvitationError(MembershipError):
     pass
 
 
-def user_emails(user: AbstractBaseUser) -> set[str]:
+def user_emails(user: User) -> set[str]:
     """The addresses the user has proven, lower case (plus the account's own)."""
     verified = EmailAddress.objects.filter(user=user, verified=True).values_list(
         "email", flat=True
@@ -97,9 +97,7 @@ def _send_after_commit(invitation: Invitation) -> None:
     )
 
 
-def invite_member(
-    group: ApiGroup, actor: AbstractBaseUser, email: str, role: str
-) -> Invitation:
+def invite_member(group: ApiGroup, actor: User, email: str, role: str) -> Invitation:
     """Invite an address into the group in a role and email it a link."""
     email = email.strip().lower()
     if role not in Role.values:
@@ -123,7 +121,7 @@ def invite_member(
 
 
 def _create_invitation(
-    group: ApiGroup, actor: AbstractBaseUser, email: str, role: str
+    group: ApiGroup, actor: User, email: str, role: str
 ) -> Invitation:
     if is_member_address(group, email):
         raise InvitationError(f"{email} is already a member of this group.")
@@ -171,9 +169,7 @@ def _locked_pending(group: ApiGroup, invitation_id: int) -> Invitation:
     return invitation
 
 
-def resend_invitation(
-    group: ApiGroup, actor: AbstractBaseUser, invitation_id: int
-) -> Invitation:
+def resend_invitation(group: ApiGroup, actor: User, invitation_id: int) -> Invitation:
     """Email a new link with a new expiry; the previous link stops working."""
     with transaction.atomic():
         invitation = _locked_pending(group, invitation_id)
@@ -189,9 +185,7 @@ def resend_invitation(
     return invitation
 
 
-def revoke_invitation(
-    group: ApiGroup, actor: AbstractBaseUser, invitation_id: int
-) -> Invitation:
+def revoke_invitation(group: ApiGroup, actor: User, invitation_id: int) -> Invitation:
     """Withdraw a pending invitation; its link stops working at once."""
     with transaction.atomic():
         invitation = _locked_pending(group, invitation_id)
@@ -214,7 +208,7 @@ def unusable_reason(invitation: Invitation) -> str:
     return ""
 
 
-def accept_invitation(invitation: Invitation, user: AbstractBaseUser) -> Membership:
+def accept_invitation(invitation: Invitation, user: User) -> Membership:
     """Make `user` a member in the invited role; the link is then used up.
 
     The invitation row is locked first, so that two tabs (or two people) accepting
@@ -288,7 +282,7 @@ def _ensure_another_admin(group: ApiGroup, membership: Membership, doing: str) -
 
 
 def change_role(
-    group: ApiGroup, actor: AbstractBaseUser, membership_id: int, role: str
+    group: ApiGroup, actor: User, membership_id: int, role: str
 ) -> Membership:
     """Give a member another role; the last admin cannot be demoted."""
     if role not in Role.values:
@@ -321,9 +315,7 @@ def change_role(
     return membership
 
 
-def remove_member(
-    group: ApiGroup, actor: AbstractBaseUser, membership_id: int
-) -> Membership:
+def remove_member(group: ApiGroup, actor: User, membership_id: int) -> Membership:
     """Take someone out of the group; the last admin cannot be removed."""
     with transaction.atomic():
         _lock_group(group)
@@ -346,7 +338,7 @@ def remove_member(
     return membership
 
 
-def leave_group(group: ApiGroup, user: AbstractBaseUser) -> None:
+def leave_group(group: ApiGroup, user: User) -> None:
     """Take the user out of the group; the last admin cannot leave."""
     with transaction.atomic():
         _lock_group(group)

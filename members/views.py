@@ -4,6 +4,7 @@ from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.db.models import Q, Value
 from django.db.models.functions import Concat
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from groups.access import group_view
+from groups.access import GroupRequest, group_view
 from groups.models import ApiGroup, Capability, Membership, Role
 from members import services
 from members.forms import InviteForm, MemberFilterForm, RoleForm
@@ -53,7 +54,7 @@ def _pending_invitations(group: ApiGroup, role: str, query: str):
 # with MANAGE_MEMBERS.
 @group_view(Capability.VIEW_MEMBERS)
 @require_GET
-def member_list(request: HttpRequest, group: ApiGroup) -> HttpResponse:
+def member_list(request: GroupRequest, group: ApiGroup) -> HttpResponse:
     """Members and pending invitations, filtered by role and a search."""
     filters = MemberFilterForm(request.GET)
     valid = filters.is_valid()
@@ -84,7 +85,7 @@ def member_list(request: HttpRequest, group: ApiGroup) -> HttpResponse:
 
 @group_view(Capability.MANAGE_MEMBERS)
 @require_http_methods(["GET", "POST"])
-def invite(request: HttpRequest, group: ApiGroup) -> HttpResponse:
+def invite(request: GroupRequest, group: ApiGroup) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -113,7 +114,7 @@ def _back_to_list(group: ApiGroup) -> HttpResponse:
 @group_view(Capability.MANAGE_MEMBERS)
 @require_POST
 def change_role(
-    request: HttpRequest, group: ApiGroup, membership_id: int
+    request: GroupRequest, group: ApiGroup, membership_id: int
 ) -> HttpResponse:
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -135,7 +136,7 @@ def change_role(
 
 @group_view(Capability.MANAGE_MEMBERS)
 @require_POST
-def remove(request: HttpRequest, group: ApiGroup, membership_id: int) -> HttpResponse:
+def remove(request: GroupRequest, group: ApiGroup, membership_id: int) -> HttpResponse:
     try:
         membership = services.remove_member(group, request.user, membership_id)
     except services.MembershipError as error:
@@ -150,7 +151,7 @@ def remove(request: HttpRequest, group: ApiGroup, membership_id: int) -> HttpRes
 
 @group_view(Capability.LEAVE_GROUP)
 @require_POST
-def leave(request: HttpRequest, group: ApiGroup) -> HttpResponse:
+def leave(request: GroupRequest, group: ApiGroup) -> HttpResponse:
     try:
         services.leave_group(group, request.user)
     except services.MembershipError as error:
@@ -163,7 +164,7 @@ def leave(request: HttpRequest, group: ApiGroup) -> HttpResponse:
 @group_view(Capability.MANAGE_MEMBERS)
 @require_POST
 def resend_invitation(
-    request: HttpRequest, group: ApiGroup, invitation_id: int
+    request: GroupRequest, group: ApiGroup, invitation_id: int
 ) -> HttpResponse:
     try:
         invitation = services.resend_invitation(group, request.user, invitation_id)
@@ -181,7 +182,7 @@ def resend_invitation(
 @group_view(Capability.MANAGE_MEMBERS)
 @require_POST
 def revoke_invitation(
-    request: HttpRequest, group: ApiGroup, invitation_id: int
+    request: GroupRequest, group: ApiGroup, invitation_id: int
 ) -> HttpResponse:
     try:
         invitation = services.revoke_invitation(group, request.user, invitation_id)
@@ -234,7 +235,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             {"invitation": invitation},
             status=403,
         )
-    return _join(request, invitation)
+    return _join(request, invitation, user)
 
 
 def _joined_with_it(invitation: Invitation, user) -> bool:
@@ -262,17 +263,17 @@ def _welcome(request: HttpRequest, invitation: Invitation) -> HttpResponse:
     )
 
 
-def _join(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+def _join(request: HttpRequest, invitation: Invitation, user: User) -> HttpResponse:
     group = invitation.group
-    if Membership.objects.filter(group=group, user=request.user).exists():
+    if Membership.objects.filter(group=group, user=user).exists():
         messages.info(request, f"You are already a member of {group.name}.")
         return redirect("groups:overview", group_slug=group.slug)
     try:
-        membership = services.accept_invitation(invitation, request.user)
+        membership = services.accept_invitation(invitation, user)
     except services.MembershipError:
         # Someone (another tab) used the link a moment ago.
         invitation.refresh_from_db()
-        if _joined_with_it(invitation, request.user):
+        if _joined_with_it(invitation, user):
             return redirect("groups:overview", group_slug=group.slug)
         return _unusable(request, invitation, services.unusable_reason(invitation))
     messages.success(

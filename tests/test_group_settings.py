@@ -143,6 +143,17 @@ def test_activity_shows_amounts_in_dollars_and_switches_as_on_or_off(
     assert "<del>off</del> → <ins>on</ins>" in html
 
 
+def test_activity_shows_a_change_named_like_a_relation_of_the_group(
+    group, admin_client, admin_user
+):
+    # Model limits are audited under the model's name, which may be anything.
+    record_audit(
+        group, admin_user, AuditAction.LIMITS_CHANGED, changes={"limits": [None, 5]}
+    )
+    html = admin_client.get(_activity(group)).content.decode()
+    assert "Limits:" in html and "<ins>5</ins>" in html
+
+
 def test_activity_filters_by_action_across_pages(group, admin_client, admin_user):
     for n in range(60):
         record_audit(group, admin_user, AuditAction.ROLE_CHANGED, target=f"r{n}@x")

@@ -56,9 +56,9 @@ def csv_lines(report: UsageReport) -> Iterator[str]:
     for row in report.by_model:
         figures = _figures(row.figures)
         yield writer.writerow(("model", "", _text(row.model), "", "", *figures))
-    for row in report.by_key:
+    for key in report.by_key:
         yield writer.writerow(
-            ("key", "", "", _text(row.name), row.last_four, *_figures(row.figures))
+            ("key", "", "", _text(key.name), key.last_four, *_figures(key.figures))
         )
     yield writer.writerow(("total", "", "", "", "", *_figures(report.total)))
 

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 
 from usage.ranges import PRESETS
@@ -20,7 +22,9 @@ class UsageFilterForm(forms.Form):
 
     def __init__(self, *args, models=(), keys=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [("", "All models")] + [(m, m) for m in models]
-        self.fields["key"].choices = [("", "All keys")] + [
+        model_field = cast(forms.ChoiceField, self.fields["model"])
+        model_field.choices = [("", "All models")] + [(m, m) for m in models]
+        key_field = cast(forms.ChoiceField, self.fields["key"])
+        key_field.choices = [("", "All keys")] + [
             (str(key.pk), key.display_name) for key in keys
         ]

@@ -80,6 +80,7 @@ def _sums(*names: str) -> dict[str, Sum]:
 
 def _hourly(group_id: int, query: UsageQuery) -> QuerySet:
     """The hourly rows of the range: per model, or per key and model for one key."""
+    rows: QuerySet[UsageRollup] | QuerySet[ModelHourRollup]
     if query.key_id is not None:
         rows = UsageRollup.objects.filter(group_id=group_id, api_key_id=query.key_id)
     else:
@@ -168,7 +169,7 @@ def _key_sources(group_id: int, query: UsageQuery) -> list[QuerySet]:
 
     if first_whole >= after_whole:
         return [hourly.filter(hour__gte=query.start, hour__lt=query.end)]
-    sources = [daily.filter(day__gte=first_whole, day__lt=after_whole)]
+    sources: list[QuerySet] = [daily.filter(day__gte=first_whole, day__lt=after_whole)]
     # Where local days are UTC days the edges are empty: no query for them.
     edges = Q()
     if query.start < _midnight(first_whole):

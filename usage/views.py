@@ -89,7 +89,9 @@ def _count(value: int) -> str:
 
 @require_GET
 @group_view(Capability.VIEW_USAGE)
-def usage_export(request: HttpRequest, group: ApiGroup) -> HttpResponse:
+def usage_export(
+    request: HttpRequest, group: ApiGroup
+) -> HttpResponse | StreamingHttpResponse:
     keys = _group_keys(group)
     try:
         query = _parse(request, keys)

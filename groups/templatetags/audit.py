@@ -2,6 +2,7 @@ from typing import Any
 
 from django import template
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django_countries import countries
 
 from groups.models import ApiGroup
@@ -25,8 +26,13 @@ def field_label(name: str) -> str:
     """The human label of an audited field name ("postal_code" -> "Postal code")."""
     name = name.removesuffix(MONEY_SUFFIX)
     try:
-        label = str(ApiGroup._meta.get_field(name).verbose_name)
+        field = ApiGroup._meta.get_field(name)
     except FieldDoesNotExist:
+        field = None
+    # A reverse relation (say a model limit for a model named "limits") has no label.
+    if isinstance(field, models.Field):
+        label = str(field.verbose_name)
+    else:
         label = name.replace("_", " ")
     return label[:1].upper() + label[1:]
 
