@@ -10,8 +10,11 @@ urlpatterns = [
     path("v1/models", views.list_models, name="models"),
 ]
 
-# The benchmark's baseline view exists only when the benchmark asks for it.
+# The benchmark's reference views exist only when the benchmark asks for them.
 if env_bool("PORTAL_BENCH_VIEWS", False):
-    from gateway.bench_views import bare_json
+    from gateway.bench_views import bare_json, durable_floor
 
-    urlpatterns.append(path("v1/bench/bare", bare_json, name="bench-bare"))
+    urlpatterns += [
+        path("v1/bench/bare", bare_json, name="bench-bare"),
+        path("v1/bench/floor", durable_floor, name="bench-floor"),
+    ]
