@@ -78,13 +78,15 @@ def post_entry(
     actor_label: str = "",
     note: str = "",
     allow_negative_balance: bool = True,
+    at: datetime | None = None,
     **source,
 ) -> tuple[LedgerEntry, BalanceMove]:
     """Move `amount_micros` (signed) into a group's credits and record why.
 
     With `allow_negative_balance=False` a debit that would leave the balance below
     zero raises LedgerError and changes nothing. `source` holds the entry's links
-    (for example `payment=...`).
+    (for example `payment=...`). `at` dates the entry in the past, for history
+    brought in from elsewhere (the demo's); it must precede every later entry.
     """
     if kind == LedgerKind.USAGE:
         raise LedgerError("usage is debited through debit_usage")
@@ -109,7 +111,7 @@ def post_entry(
             actor=actor if actor is not None and actor.is_authenticated else None,
             actor_label=actor_label,
             note=note[:500],
-            created_at=timezone.now(),
+            created_at=at or timezone.now(),
             **source,
         )
         move = BalanceMove(group_id, before, after, entry.pk)

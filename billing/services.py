@@ -6,6 +6,7 @@ billing/notices.py. Every change runs in one transaction with its audit entry.
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypedDict
 
 import stripe
@@ -362,7 +363,13 @@ def _enqueue_top_up(group_id: int) -> None:
 
 
 def grant_credits(
-    group: ApiGroup, amount_micros: int, note: str, *, actor=None, label="operator"
+    group: ApiGroup,
+    amount_micros: int,
+    note: str,
+    *,
+    actor=None,
+    label="operator",
+    at: datetime | None = None,
 ):
     """Grant credits (positive) or correct them (negative, never below zero)."""
     if amount_micros == 0:
@@ -380,6 +387,7 @@ def grant_credits(
                 actor_label=label,
                 note=note.strip(),
                 allow_negative_balance=False,
+                at=at,
             )
         except LedgerError:
             raise BillingError(

@@ -40,6 +40,23 @@ def test_seed_demo_is_idempotent(capsys):
 
 
 @pytest.mark.django_db
+def test_the_demo_credit_history_starts_with_the_grant_and_never_goes_negative():
+    from billing.models import LedgerEntry, LedgerKind
+
+    call_command("seed_demo")
+    history = list(
+        LedgerEntry.objects.filter(group__slug="demo").order_by("created_at", "id")
+    )
+    assert history[0].kind == LedgerKind.GRANT
+    assert len(history) > 30
+    assert all(entry.balance_after_micros >= 0 for entry in history)
+    running = 0
+    for entry in history:
+        running += entry.amount_micros
+        assert entry.balance_after_micros == running
+
+
+@pytest.mark.django_db
 def test_seed_demo_runs_again_after_the_demo_invitation_was_accepted():
     from members.demo import DEMO_INVITEE
     from tests.factories import UserFactory

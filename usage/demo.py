@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from apikeys.models import ApiKey, KeyStatus
+from billing import demo as billing_demo
 from billing.ledger import debit_usage
 from billing.pricing import CallQuantities, price_at, priced_event
 from usage.models import ModelHourRollup
@@ -29,6 +30,7 @@ def seed(group, admin, write) -> None:
     if not keys:
         write("usage: the demo group has no API keys yet; no demo calls recorded")
         return
+    billing_demo.seed(group, admin, write)  # the credits come before the calls
     rng = random.Random(20_26)
     now = timezone.now()
     moments = sorted(
