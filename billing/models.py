@@ -189,6 +189,8 @@ class PaymentKind(models.TextChoices):
 
 class PaymentStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    # A purchase whose bank asks the admin to authenticate it in the browser.
+    REQUIRES_ACTION = "requires_action", "Awaiting authentication"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
 
@@ -197,7 +199,8 @@ class Payment(models.Model):
     """One card charge for credits; its id keys the charge's idempotency at Stripe.
 
     Created pending before Stripe is called, then settled once: the first of the
-    charge response and the webhook to claim it wins.
+    charge response, the webhook and (for a purchase whose bank asks for a check)
+    the return from the admin's check to claim it wins.
     """
 
     group = models.ForeignKey(ApiGroup, on_delete=models.PROTECT, related_name="+")
