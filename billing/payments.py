@@ -1,11 +1,11 @@
 """Charging cards for credits, and crediting each successful charge exactly once.
 
-A Payment row is committed before Stripe is called, and its id is the charge's
-idempotency key. Confirmation may come from the charge response, the webhook, the
-admin's return from the bank's check, any of them twice or out of order: whichever
-arrives first claims the payment with a conditional UPDATE that must touch one row,
-and the ledger's unique constraint on the payment is the second lock on the same
-door.
+A Payment row is committed before Stripe is called, and its id with the random
+token stored on it is the charge's idempotency key. Confirmation may come from the
+charge response, the webhook, the admin's return from the bank's check, any of
+them twice or out of order: whichever arrives first claims the payment with a
+conditional UPDATE that must touch one row, and the ledger's unique constraint on
+the payment is the second lock on the same door.
 
 A purchase whose bank asks for authentication (3-D Secure) waits, marked
 REQUIRES_ACTION, while the admin's browser runs the check with stripe.js; the
