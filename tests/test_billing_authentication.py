@@ -285,6 +285,20 @@ def test_settled_purchase_has_no_check_page(
     assert response.url == reverse("billing:overview", args=[group.slug])
 
 
+def test_check_done_elsewhere_offers_to_continue_without_the_secret(
+    stripe_base, admin_client, group, admin_user
+):
+    payment = _awaiting_purchase(group, admin_user)
+    _run_check(stripe_base, payment, passed=True)
+
+    page = admin_client.get(_url(group, "payment-authenticate", payment))
+
+    assert page.status_code == 200
+    assert page.context["client_secret"] is None
+    assert "data-client-secret" not in page.content.decode()
+    assert "Continue" in page.content.decode()
+
+
 def test_billing_page_links_to_a_waiting_check(
     stripe_base, admin_client, group, admin_user
 ):
