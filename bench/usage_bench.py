@@ -132,8 +132,9 @@ def generate(args: argparse.Namespace) -> None:
         execute(
             """
             INSERT INTO billing_billingaccount (group_id, balance_micros,
-                lifetime_purchased_micros, stripe_customer_id, updated_at)
-            SELECT id, 0, 0, '', now() FROM groups_apigroup
+                lifetime_purchased_micros, stripe_customer_id, idempotency_token,
+                updated_at)
+            SELECT id, 0, 0, '', md5(random()::text), now() FROM groups_apigroup
             """
         )
     with step(f"{keys_per_group * args.groups:,} keys"):

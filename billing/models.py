@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -5,6 +7,17 @@ from django.utils import timezone
 
 from groups.models import ApiGroup
 from usage.models import UsageEvent
+
+
+def new_idempotency_token() -> str:
+    """A random part for the Stripe idempotency keys a row sends, set at creation.
+
+    Ids alone repeat across databases on one Stripe account (a reset development
+    database, staging beside production), and Stripe would replay the other
+    installation's result for 24 hours; the token makes each key unique while the
+    row keeps it for every retry.
+    """
+    return secrets.token_hex(16)
 
 
 class BillingAccount(models.Model):
@@ -22,6 +35,10 @@ class BillingAccount(models.Model):
     # Credits ever bought (purchases and automatic top-ups, never grants); drives tiers.
     lifetime_purchased_micros = models.BigIntegerField(default=0)
     stripe_customer_id = models.CharField(max_length=255, blank=True)
+    # Keys the creation of the Stripe customer; empty on accounts older than it.
+    idempotency_token = models.CharField(
+        max_length=32, blank=True, default=new_idempotency_token, editable=False
+    )
     # Whether admins were told of the current low-balance crossing and of the
     # current exhaustion; credits arriving reset them, so each episode mails once.
     low_balance_alerted = models.BooleanField(default=False)
@@ -38,6 +55,10 @@ class BillingAccount(models.Model):
 
     def __str__(self) -> str:
         return f"Billing account of {self.group_id}"
+
+    @property
+    def customer_idempotency_key(self) -> str:
+        return _idempotency_key("portal-customer", self.pk, self.idempotency_token)
 
 
 class LedgerKind(models.TextChoices):
@@ -189,15 +210,18 @@ class PaymentKind(models.TextChoices):
 
 class PaymentStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    # A purchase whose bank asks the admin to authenticate it in the browser.
+    REQUIRES_ACTION = "requires_action", "Awaiting authentication"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
 
 
 class Payment(models.Model):
-    """One card charge for credits; its id keys the charge's idempotency at Stripe.
+    """One card charge for credits; its id and token key the charge at Stripe.
 
     Created pending before Stripe is called, then settled once: the first of the
-    charge response and the webhook to claim it wins.
+    charge response, the webhook and (for a purchase whose bank asks for a check)
+    the return from the admin's check to claim it wins.
     """
 
     group = models.ForeignKey(ApiGroup, on_delete=models.PROTECT, related_name="+")
@@ -216,6 +240,11 @@ class Payment(models.Model):
     # The token of the form that asked for a purchase: the same form submitted
     # twice (a double click, a retry, two tabs) charges once.
     form_token = models.CharField(max_length=64, blank=True)
+    # Keys the charge at Stripe with the id; empty on payments older than it,
+    # whose key stays the id alone.
+    idempotency_token = models.CharField(
+        max_length=32, blank=True, default=new_idempotency_token, editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -263,13 +292,19 @@ class Payment(models.Model):
 
     @property
     def idempotency_key(self) -> str:
-        return f"portal-payment-{self.pk}"
+        return _idempotency_key("portal-payment", self.pk, self.idempotency_token)
 
     @property
     def card_label(self) -> str:
         if not self.card_last4:
             return ""
         return f"{self.card_brand.title()} •••• {self.card_last4}"
+
+
+def _idempotency_key(prefix: str, pk: int | None, token: str) -> str:
+    if pk is None:
+        raise ValueError("A row keys its Stripe requests only once it is saved")
+    return f"{prefix}-{pk}-{token}" if token else f"{prefix}-{pk}"
 
 
 def card_has_expired(exp_month: int, exp_year: int) -> bool:

@@ -1,10 +1,16 @@
 """Charging cards for credits, and crediting each successful charge exactly once.
 
-A Payment row is committed before Stripe is called, and its id is the charge's
-idempotency key. Confirmation may come from the charge response, the webhook, both,
-twice or out of order: whichever arrives first claims the payment with a conditional
-UPDATE that must touch one row, and the ledger's unique constraint on the payment
-is the second lock on the same door.
+A Payment row is committed before Stripe is called, and its id with the random
+token stored on it is the charge's idempotency key. Confirmation may come from the
+charge response, the webhook, the admin's return from the bank's check, any of
+them twice or out of order: whichever arrives first claims the payment with a
+conditional UPDATE that must touch one row, and the ledger's unique constraint on
+the payment is the second lock on the same door.
+
+A purchase whose bank asks for authentication (3-D Secure) waits, marked
+REQUIRES_ACTION, while the admin's browser runs the check with stripe.js; the
+result is then read back from Stripe, never taken from the browser. An automatic
+top-up has nobody to run the check, so such a charge is cancelled and fails.
 """
 
 import logging
@@ -64,6 +70,16 @@ class PaymentPending(PaymentError):
     """Stripe did not confirm the charge yet; the webhook or the sweep will."""
 
 
+class AuthenticationRequired(PaymentPending):
+    """The bank asks the admin to authenticate the purchase in the browser."""
+
+    def __init__(self, payment: Payment) -> None:
+        super().__init__(
+            "Your bank asks you to confirm this payment.", "authentication_required"
+        )
+        self.payment = payment
+
+
 # Buying credits -------------------------------------------------------------
 
 
@@ -81,7 +97,8 @@ def purchase_credits(
     """Charge the default card and add the credits; raise PaymentError if refused.
 
     A `form_token` seen before for the group raises DuplicatePurchase instead of
-    charging again.
+    charging again; a charge the bank wants authenticated raises
+    AuthenticationRequired, and `finish_authentication` settles it afterwards.
     """
     low, high = purchase_limits_micros()
     if not low <= amount_micros <= high:
@@ -100,6 +117,8 @@ def purchase_credits(
     payment = _claim_purchase(group.pk, amount_micros, card, actor, form_token)
     charge_payment(payment, customer_id, card, off_session=False)
     payment.refresh_from_db()
+    if payment.status == PaymentStatus.REQUIRES_ACTION:
+        raise AuthenticationRequired(payment)
     if payment.status == PaymentStatus.FAILED:
         raise PaymentError(payment.failure_message)
     if payment.status == PaymentStatus.PENDING:
@@ -170,28 +189,54 @@ def charge_payment(
         logger.warning("charge unconfirmed payment=%s", payment.pk)
         return
     except stripe.StripeError as exc:
-        settle_failure(payment.pk, payment_error_from(exc).message)
+        error = payment_error_from(exc, off_session=off_session)
+        settle_failure(payment.pk, error.message)
         return
     Payment.objects.filter(pk=payment.pk, stripe_payment_intent_id="").update(
         stripe_payment_intent_id=intent.id
     )
-    settle_from_intent(payment.pk, intent)
+    settle_from_intent(payment.pk, intent, can_authenticate=not off_session)
 
 
-def settle_from_intent(payment_id: int, intent) -> None:
-    """Settle a payment from a PaymentIntent in whatever state Stripe reports."""
+def settle_from_intent(payment_id: int, intent, *, can_authenticate=False) -> None:
+    """Settle a payment from a PaymentIntent in whatever state Stripe reports.
+
+    An intent awaiting the bank's check waits for the admin's browser when one is
+    at hand (`can_authenticate`); otherwise no check will ever run, so it is
+    cancelled and fails.
+    """
     if intent.status == "succeeded":
         settle_success(payment_id, intent.id)
+    elif intent.status == "requires_action" and can_authenticate:
+        _await_authentication(payment_id)
     elif intent.status == "requires_action":
-        # Off-session charges cannot run the bank's check; cancel, and say so.
-        try:
-            client().v1.payment_intents.cancel(intent.id)
-        except stripe.StripeError:
-            logger.warning("cancel failed payment=%s intent=%s", payment_id, intent.id)
-        settle_failure(payment_id, message_for("authentication_required"))
+        _cancel_quietly(payment_id, intent.id)
+        settle_failure(payment_id, _message_for(payment_id, "authentication_required"))
     elif intent.status in ("requires_payment_method", "canceled"):
         error = intent.last_payment_error
-        settle_failure(payment_id, message_for(error.code if error else None))
+        code = error.code if error else None
+        settle_failure(payment_id, _message_for(payment_id, code))
+
+
+def _message_for(payment_id: int, code: str | None) -> str:
+    kind = Payment.objects.filter(pk=payment_id).values_list("kind", flat=True).get()
+    return message_for(code, off_session=kind == PaymentKind.AUTO_TOP_UP)
+
+
+def _cancel_quietly(payment_id: int, intent_id: str) -> None:
+    """Cancel an intent that must never charge; a failure only leaves it idle."""
+    try:
+        client().v1.payment_intents.cancel(intent_id)
+    except stripe.StripeError:
+        logger.warning("cancel failed payment=%s intent=%s", payment_id, intent_id)
+
+
+def _await_authentication(payment_id: int) -> None:
+    waiting = Payment.objects.filter(
+        pk=payment_id, status=PaymentStatus.PENDING
+    ).update(status=PaymentStatus.REQUIRES_ACTION, updated_at=timezone.now())
+    if waiting:
+        logger.info("payment awaits authentication payment=%s", payment_id)
 
 
 def settle_success(payment_id: int, intent_id: str) -> bool:
@@ -255,7 +300,8 @@ def settle_failure(payment_id: int, message: str) -> bool:
     """Mark a pending payment failed; True only for the one call that did."""
     with transaction.atomic():
         claimed = Payment.objects.filter(
-            pk=payment_id, status=PaymentStatus.PENDING
+            pk=payment_id,
+            status__in=[PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION],
         ).update(
             status=PaymentStatus.FAILED,
             failure_message=message[:500],
@@ -298,6 +344,49 @@ def _count_top_up_failure(payment: Payment) -> None:
         create_notice(payment.group_id, NoticeKind.TOP_UP_DISABLED, payment=payment)
         logger.warning("auto top-up disabled group=%s", payment.group_id)
     top_up.save()
+
+
+# The bank's check on a purchase ------------------------------------------------
+
+
+def authentication_secret(payment: Payment) -> str | None:
+    """The client secret the admin's browser needs to run the bank's check.
+
+    None when the intent no longer waits for the check (it was run in another
+    tab, say): then `finish_authentication` settles it as it stands. The secret
+    goes into the page that runs stripe.js, never into a URL or a log line.
+    """
+    try:
+        intent = client().v1.payment_intents.retrieve(payment.stripe_payment_intent_id)
+    except stripe.StripeError as exc:
+        raise payment_error_from(exc) from None
+    if intent.status != "requires_action":
+        return None
+    return intent.client_secret
+
+
+def finish_authentication(payment: Payment) -> Payment:
+    """Settle a purchase from its intent after the browser ran the bank's check.
+
+    The browser's word is never taken: the intent is read back from Stripe. If
+    the check is still to be done the payment keeps waiting; if it failed, the
+    intent is cancelled so that it can never charge later.
+    """
+    if payment.status != PaymentStatus.REQUIRES_ACTION:
+        return payment
+    try:
+        intent = client().v1.payment_intents.retrieve(payment.stripe_payment_intent_id)
+    except stripe.StripeError:
+        logger.warning("authentication unconfirmed payment=%s", payment.pk)
+        raise PaymentPending(
+            "Your payment is being confirmed; the credits appear as soon as it is."
+        ) from None
+
+    if intent.status == "requires_payment_method":
+        _cancel_quietly(payment.pk, intent.id)
+    settle_from_intent(payment.pk, intent, can_authenticate=True)
+    payment.refresh_from_db()
+    return payment
 
 
 # Automatic top-up -------------------------------------------------------------
@@ -378,10 +467,17 @@ def _failed_recently(top_up: AutoTopUp) -> bool:
 
 
 def settle_stale_payments() -> int:
-    """Settle payments left pending (a lost response and a lost webhook)."""
+    """Settle payments left pending (a lost response and a lost webhook).
+
+    A purchase still awaiting its bank's check by now was abandoned: it is
+    cancelled and fails.
+    """
     settled = 0
     cutoff = timezone.now() - STALE_PAYMENT_AGE
-    stale = Payment.objects.filter(status=PaymentStatus.PENDING, created_at__lt=cutoff)
+    stale = Payment.objects.filter(
+        status__in=[PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION],
+        created_at__lt=cutoff,
+    )
     for payment in stale:
         if not payment.stripe_payment_intent_id:
             # If it was charged after all, its webhook still credits it later.

@@ -82,7 +82,7 @@ def ensure_stripe_customer(group: ApiGroup) -> str:
         return account.stripe_customer_id
     customer = client().v1.customers.create(
         params={**customer_details(group)},
-        options={"idempotency_key": f"portal-customer-{group.pk}"},
+        options={"idempotency_key": account.customer_idempotency_key},
     )
     claimed = BillingAccount.objects.filter(pk=group.pk, stripe_customer_id="").update(
         stripe_customer_id=customer.id

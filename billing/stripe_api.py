@@ -25,6 +25,15 @@ CARD_MESSAGES = {
         "Your bank's authentication check failed. Try again or use another card."
     ),
 }
+# What a charge made without the admin present (automatic top-up) says instead:
+# no check can run there, so never ask for one.
+OFF_SESSION_MESSAGES = {
+    "authentication_required": (
+        "Your bank asks to authenticate this card on each charge, which an "
+        "automatic top-up cannot do. Buy credits on the billing page instead, or "
+        "make a card that needs no check the default."
+    ),
+}
 GENERIC_CARD_MESSAGE = "The card could not be used. Try another card."
 UNAVAILABLE_MESSAGE = (
     "We could not reach our payment provider. Nothing was charged; try again shortly."
@@ -51,13 +60,17 @@ def client() -> stripe.StripeClient:
     return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
 
 
-def message_for(code: str | None) -> str:
+def message_for(code: str | None, *, off_session: bool = False) -> str:
+    if off_session and code in OFF_SESSION_MESSAGES:
+        return OFF_SESSION_MESSAGES[code]
     return CARD_MESSAGES.get(code or "", GENERIC_CARD_MESSAGE)
 
 
-def payment_error_from(exc: stripe.StripeError) -> PaymentError:
+def payment_error_from(
+    exc: stripe.StripeError, *, off_session: bool = False
+) -> PaymentError:
     """Translate an SDK error into a PaymentError; never leak Stripe internals."""
     if isinstance(exc, stripe.APIConnectionError):
         return PaymentError(UNAVAILABLE_MESSAGE, "unavailable")
     code = getattr(exc, "code", None) or ""
-    return PaymentError(message_for(code), code)
+    return PaymentError(message_for(code, off_session=off_session), code)

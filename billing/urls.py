@@ -20,6 +20,16 @@ urlpatterns = [
     ),
     path("g/<slug:group_slug>/billing/credits/", views.buy_credits, name="buy-credits"),
     path(
+        "g/<slug:group_slug>/billing/payments/<int:payment_id>/authenticate/",
+        views.authenticate_payment,
+        name="payment-authenticate",
+    ),
+    path(
+        "g/<slug:group_slug>/billing/payments/<int:payment_id>/finish/",
+        views.finish_authentication,
+        name="payment-finish",
+    ),
+    path(
         "g/<slug:group_slug>/billing/top-up/",
         views.update_top_up,
         name="top-up-settings",

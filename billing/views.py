@@ -5,14 +5,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from billing import payments, services
 from billing.forms import AutoTopUpForm, BuyCreditsForm, SaveCardForm
 from billing.ledger import get_balance
-from billing.models import LedgerEntry, Payment, PaymentMethod, PaymentStatus
+from billing.models import (
+    LedgerEntry,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    PaymentStatus,
+)
 from billing.stripe_api import PaymentError
 from billing.webhooks import handle_event
 from groups.access import group_view
@@ -45,7 +52,8 @@ def _render_overview(request, group, *, buy_form=None, top_up_form=None, status=
         "buy_form": buy_form or BuyCreditsForm(),
         "page": page,
         "pending_payments": Payment.objects.filter(
-            group=group, status=PaymentStatus.PENDING
+            group=group,
+            status__in=[PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION],
         ),
         "last_payment": Payment.objects.filter(group=group).first(),
     }
@@ -132,7 +140,11 @@ def buy_credits(request: HttpRequest, group: ApiGroup) -> HttpResponse:
             form_token=form.cleaned_data["form_token"],
         )
     except payments.DuplicatePurchase as exc:
+        if exc.payment.status == PaymentStatus.REQUIRES_ACTION:
+            return _to_authentication(group, exc.payment)
         messages.info(request, _resubmitted(exc.payment))
+    except payments.AuthenticationRequired as exc:
+        return _to_authentication(group, exc.payment)
     except payments.PaymentPending as exc:
         messages.info(request, exc.message)
     except PaymentError as exc:
@@ -140,11 +152,74 @@ def buy_credits(request: HttpRequest, group: ApiGroup) -> HttpResponse:
     except services.BillingError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(
-            request,
-            f"{format_money(payment.amount_micros)} of credits added, charged to "
-            f"{payment.card_label}.",
-        )
+        _say_credits_added(request, payment)
+    return redirect("billing:overview", group_slug=group.slug)
+
+
+def _say_credits_added(request, payment: Payment) -> None:
+    messages.success(
+        request,
+        f"{format_money(payment.amount_micros)} of credits added, charged to "
+        f"{payment.card_label}.",
+    )
+
+
+def _to_authentication(group: ApiGroup, payment: Payment) -> HttpResponse:
+    return redirect(
+        "billing:payment-authenticate", group_slug=group.slug, payment_id=payment.pk
+    )
+
+
+def _purchase_of(group: ApiGroup, payment_id: int) -> Payment:
+    return get_object_or_404(
+        Payment, group=group, pk=payment_id, kind=PaymentKind.PURCHASE
+    )
+
+
+@never_cache
+@require_GET
+@group_view(Capability.MANAGE_BILLING)
+def authenticate_payment(request: HttpRequest, group: ApiGroup, payment_id: int):
+    """The page where stripe.js runs the bank's check on a purchase."""
+    payment = _purchase_of(group, payment_id)
+    if payment.status != PaymentStatus.REQUIRES_ACTION:
+        messages.info(request, _resubmitted(payment))
+        return redirect("billing:overview", group_slug=group.slug)
+    try:
+        client_secret = payments.authentication_secret(payment)
+    except PaymentError as exc:
+        messages.error(request, exc.message)
+        return redirect("billing:overview", group_slug=group.slug)
+    context = {
+        "payment": payment,
+        "client_secret": client_secret,
+        "stripe_js_url": settings.STRIPE_JS_URL,
+        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+    }
+    return render(request, "billing/authenticate_payment.html", context)
+
+
+@never_cache
+@require_POST
+@group_view(Capability.MANAGE_BILLING)
+def finish_authentication(request: HttpRequest, group: ApiGroup, payment_id: int):
+    """Settle a purchase from Stripe's word once the browser ran the bank's check."""
+    payment = _purchase_of(group, payment_id)
+    try:
+        payment = payments.finish_authentication(payment)
+    except payments.PaymentPending as exc:
+        messages.info(request, exc.message)
+        return redirect("billing:overview", group_slug=group.slug)
+
+    if payment.status == PaymentStatus.REQUIRES_ACTION:
+        messages.info(request, "Your bank's check is not finished yet.")
+        return _to_authentication(group, payment)
+    if payment.status == PaymentStatus.SUCCEEDED:
+        _say_credits_added(request, payment)
+    elif payment.status == PaymentStatus.FAILED:
+        messages.error(request, f"{payment.failure_message} Nothing was charged.")
+    else:
+        messages.info(request, _resubmitted(payment))
     return redirect("billing:overview", group_slug=group.slug)
 
 
@@ -154,6 +229,8 @@ def _resubmitted(payment: Payment) -> str:
         return f"That purchase of {amount} was already made; it was charged once."
     if payment.status == PaymentStatus.FAILED:
         return f"That purchase of {amount} failed earlier; nothing was charged."
+    if payment.status == PaymentStatus.REQUIRES_ACTION:
+        return f"That purchase of {amount} waits for your bank's check."
     return f"That purchase of {amount} is still being confirmed."
 
 

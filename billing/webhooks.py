@@ -4,7 +4,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 
-from billing.models import Payment, StripeEvent
+from billing.models import Payment, PaymentKind, StripeEvent
 from billing.payments import settle_failure, settle_success
 from billing.stripe_api import message_for
 from portal.money import micros_to_cents
@@ -66,7 +66,9 @@ def _intent_failed(intent: dict) -> None:
     payment = _our_payment(intent)
     if payment is not None:
         error = intent.get("last_payment_error") or {}
-        settle_failure(payment.pk, message_for(error.get("code")))
+        off_session = payment.kind == PaymentKind.AUTO_TOP_UP
+        message = message_for(error.get("code"), off_session=off_session)
+        settle_failure(payment.pk, message)
 
 
 HANDLERS = {

@@ -1,5 +1,6 @@
 """In a real browser against localstripe: add a card (a declined one first), buy
-credits, turn on automatic top-up, spend past the threshold, see one top-up."""
+credits, turn on automatic top-up, spend past the threshold, see one top-up; and
+buy credits on a card whose bank asks for a check, passing it and failing it."""
 
 import re
 import time
@@ -16,7 +17,12 @@ from billing.models import (
 )
 from portal.money import to_micros
 from tests.factories import DEFAULT_PASSWORD, ApiKeyFactory
-from tests.stripe_fixtures import DECLINED_CARD, GOOD_CARD, point_webhooks_at
+from tests.stripe_fixtures import (
+    AUTH_REQUIRED_CARD,
+    DECLINED_CARD,
+    GOOD_CARD,
+    point_webhooks_at,
+)
 from usage.models import UsageEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -139,3 +145,47 @@ def test_card_credits_and_auto_top_up_in_a_browser(
     page.wait_for_url(billing)
     assert page.get_by_test_id("balance").inner_text() == "$10.00"
     assert has_credits(group.pk)
+
+
+def test_purchase_with_the_banks_check_in_a_browser(
+    live_server, page, stripe_base, group, admin_user, screenshot_dir
+):
+    point_webhooks_at(stripe_base, f"{live_server.url}/stripe/webhook/")
+    billing = f"{live_server.url}/g/{group.slug}/billing/"
+    _log_in(page, live_server.url, admin_user)
+
+    # The card's own check, when it is added.
+    page.goto(billing)
+    page.get_by_role("link", name="Add a card").click()
+    _type_card(page, AUTH_REQUIRED_CARD)
+    page.get_by_role("button", name="Save card").click()
+    page.get_by_role("button", name="Complete authentication").click()
+    page.wait_for_url(billing)
+    assert page.get_by_text("Visa •••• 3155 added.").is_visible()
+
+    # Buying sends the admin to the bank's check; passing it adds the credits.
+    page.get_by_label(re.compile(r"^Amount \(USD\)")).fill("6")
+    page.get_by_role("button", name="Buy credits").click()
+    page.wait_for_url(re.compile(r"/payments/\d+/authenticate/$"))
+    assert page.get_by_role("heading", name="Confirm your payment").is_visible()
+    page.screenshot(path=str(screenshot_dir / "bank-check.png"), full_page=True)
+    page.get_by_role("button", name="Complete authentication").click()
+    page.wait_for_url(billing)
+    assert page.get_by_text("$6.00 of credits added").is_visible()
+    assert page.get_by_test_id("balance").inner_text() == "$6.00"
+    # localstripe's webhook for the same charge arrives too and credits nothing.
+    assert _wait_for_event("payment_intent.succeeded")
+    assert LedgerEntry.objects.filter(kind=LedgerKind.PURCHASE).count() == 1
+
+    # Failing the check charges nothing and says so.
+    page.get_by_label(re.compile(r"^Amount \(USD\)")).fill("7")
+    page.get_by_role("button", name="Buy credits").click()
+    page.wait_for_url(re.compile(r"/payments/\d+/authenticate/$"))
+    page.get_by_role("button", name="Fail authentication").click()
+    page.wait_for_url(billing)
+    flash = page.locator(".flash-error")
+    assert "Your bank's authentication check failed." in flash.inner_text()
+    assert "Nothing was charged." in flash.inner_text()
+    assert page.get_by_test_id("balance").inner_text() == "$6.00"
+    assert LedgerEntry.objects.filter(kind=LedgerKind.PURCHASE).count() == 1
+    assert Payment.objects.get(amount_micros=to_micros("7")).status == "failed"

@@ -31,7 +31,6 @@ from groups.models import AuditAction, AuditEntry, Role
 from portal.money import to_micros
 from tests.factories import GroupFactory, MembershipFactory
 from tests.stripe_fixtures import (
-    AUTH_REQUIRED_CARD,
     CHARGE_DECLINED_CARD,
     add_card,
     payment_intents_of,
@@ -164,29 +163,6 @@ def test_declined_charge_says_so_and_credits_nothing(stripe_base, group, admin_u
     assert "declined" in payment.failure_message
     assert get_balance(group.pk) == 0
     assert not LedgerEntry.objects.exists()
-
-
-@pytest.mark.django_db
-def test_charge_needing_authentication_is_cancelled_cleanly(
-    stripe_base, group, admin_user
-):
-    from billing.services import save_card, start_card_setup
-    from tests.stripe_fixtures import confirm_setup_like_a_browser
-
-    setup = start_card_setup(group)
-    confirm_setup_like_a_browser(stripe_base, setup, AUTH_REQUIRED_CARD)
-    # The person completes the bank's check while adding the card.
-    client().v1.setup_intents.confirm(setup.setup_intent_id)
-    save_card(group, admin_user, setup.setup_intent_id)
-
-    with pytest.raises(PaymentError, match="authenticate"):
-        purchase_credits(group, admin_user, to_micros("10"))
-
-    payment = Payment.objects.get()
-    assert payment.status == PaymentStatus.FAILED
-    intent = client().v1.payment_intents.retrieve(payment.stripe_payment_intent_id)
-    assert intent.status == "canceled"
-    assert get_balance(group.pk) == 0
 
 
 # Webhooks -------------------------------------------------------------------
