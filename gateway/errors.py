@@ -105,6 +105,10 @@ def unknown_model(model: str) -> ApiError:
     )
 
 
+def unknown_path(method: str, path: str) -> ApiError:
+    return ApiError(404, "unknown_url", f"Unknown API path: {method} {path}")
+
+
 def invalid_field(param: str, message: str) -> ApiError:
     return ApiError(400, "invalid_request", message, param=param)
 

@@ -321,6 +321,55 @@ def test_chat_completions_is_post_only(client, secret):
     assert _error(response)["code"] == "method_not_allowed"
 
 
+def test_chat_completions_get_answers_json_405_with_allow_header(client, secret):
+    response = client.get("/v1/chat/completions", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response["Content-Type"] == "application/json"
+    assert _error(response)["message"] == "Use POST for this endpoint."
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete", "put"])
+@pytest.mark.parametrize(
+    "path", ["/v1/foo", "/v1/chat/completions/", "/v1/models/sonar", "/v1"]
+)
+def test_unknown_api_path_answers_json_404(client, method, path):
+    response = getattr(client, method)(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": {
+            "message": f"Unknown API path: {method.upper()} {path}",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "unknown_url",
+        }
+    }
+
+
+def test_unknown_api_path_needs_no_csrf_token():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/v1/completions", {})
+    assert response.status_code == 404
+    assert _error(response)["code"] == "unknown_url"
+
+
+def test_bench_routes_still_resolve_before_the_unknown_path_answer(monkeypatch):
+    import importlib
+
+    from gateway import urls
+
+    monkeypatch.setenv("PORTAL_BENCH_VIEWS", "1")
+    try:
+        names = [pattern.name for pattern in importlib.reload(urls).urlpatterns]
+    finally:
+        monkeypatch.delenv("PORTAL_BENCH_VIEWS")
+        importlib.reload(urls)
+    assert names[-1] == "unknown-path"
+    assert {"bench-bare", "bench-floor"} <= set(names)
+
+
 def test_models_lists_the_priced_enabled_models(client, secret):
     response = client.get("/v1/models", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code == 200
