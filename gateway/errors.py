@@ -81,9 +81,10 @@ def revoked_key() -> ApiError:
 
 
 def expired_key() -> ApiError:
+    """401 for a key replaced by a regenerated one, at once or after a grace period."""
     return _auth(
         "expired_api_key",
-        "The API key was replaced and its grace period has ended.",
+        "The API key was replaced by a new key and no longer works: use the new key.",
     )
 
 
