@@ -127,6 +127,31 @@ def test_admin_regenerates_with_a_grace_period(group, key, admin_client):
     assert "keeps working until" in response.content.decode()
 
 
+def test_regenerating_a_replaced_key_names_the_key_to_regenerate(
+    group, key, admin_client
+):
+    new = regenerate_key(key, None, grace_minutes=60).key
+    url = f"/g/{group.slug}/keys/{key.pk}/regenerate/"
+    response = admin_client.post(url, {"grace_minutes": "0"}, follow=True)
+    text = response.content.decode()
+    assert (
+        f"This key was already replaced by {new.display_name}; "
+        "regenerate that key instead."
+    ) in text
+    assert ApiKey.objects.count() == 2
+
+
+def test_regenerating_a_revoked_key_says_to_create_a_new_one(group, key, admin_client):
+    admin_client.post(f"/g/{group.slug}/keys/{key.pk}/revoke/")
+    url = f"/g/{group.slug}/keys/{key.pk}/regenerate/"
+    response = admin_client.post(url, {"grace_minutes": "0"}, follow=True)
+    assert (
+        "This key is revoked, so it cannot be regenerated; create a new key instead."
+        in response.content.decode()
+    )
+    assert ApiKey.objects.count() == 1
+
+
 def test_regenerate_refuses_an_unknown_grace_period(group, key, admin_client):
     url = f"/g/{group.slug}/keys/{key.pk}/regenerate/"
     response = admin_client.post(url, {"grace_minutes": "7"})
