@@ -86,6 +86,17 @@ def test_create_without_a_name_shows_the_error_and_creates_nothing(group, admin_
     assert not ApiKey.objects.exists()
 
 
+def test_key_name_with_a_bidi_control_is_refused_next_to_the_field(group, admin_client):
+    response = admin_client.post(
+        f"/g/{group.slug}/keys/new/", {"name": "prod\u202etxt.exe"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    block = html.split('for="id_name"')[1].split('<div class="field')[0]
+    assert "Remove the invisible text-direction characters (U+202E)" in block
+    assert not ApiKey.objects.exists()
+
+
 def test_member_and_outsider_cannot_create_revoke_or_regenerate(
     group, key, member_client, outsider_client
 ):

@@ -238,3 +238,26 @@ def test_create_group_exits_non_zero_with_one_line(tmp_path):
         .splitlines()[-1]
         .endswith("the following arguments are required: --admin-email")
     )
+
+
+BIDI_ERROR = "Remove the invisible text-direction characters (U+202E)"
+
+
+def test_group_settings_refuse_a_name_with_a_bidi_control(group, admin_client):
+    response = admin_client.post(_settings(group), {**VALID, "name": "Acme\u202eexe"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert BIDI_ERROR in html.split('for="id_name"')[1].split('<div class="field')[0]
+    group.refresh_from_db()
+    assert "\u202e" not in group.name
+
+
+def test_new_group_with_a_bidi_control_in_its_name_is_refused(admin_client):
+    before = ApiGroup.objects.count()
+    response = admin_client.post("/groups/new/", {"name": "\u2067Acme\u2069 Labs"})
+    assert response.status_code == 200
+    assert (
+        "Remove the invisible text-direction characters (U+2067, U+2069)"
+        in response.content.decode()
+    )
+    assert ApiGroup.objects.count() == before
