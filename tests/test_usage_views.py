@@ -93,6 +93,20 @@ def test_outsider_gets_not_found(outsider_client, group, calls):
     assert outsider_client.get(_url(group, "usage:export")).status_code == 404
 
 
+def test_usage_total_and_rows_show_cost_exact_to_the_micro_dollar(
+    member_client, group, keys
+):
+    backend, batch = keys
+    # 7 input tokens, 1 output token, low context: 7 + 1 + 5,000 micros each.
+    record_call(
+        backend, "sonar", at=NOW, input_tokens=7, output_tokens=1, context="low"
+    )
+    record_call(batch, "sonar", at=NOW, input_tokens=7, output_tokens=1, context="low")
+    html = member_client.get(_url(group)).content.decode()
+    assert 'id="total-cost">$0.010016<' in html
+    assert "$0.005008" in html  # each key's row
+
+
 def test_totals_agree_with_the_ledger_to_the_micro(member_client, group, calls):
     for preset in ("today", "7d", "30d", "this_month"):
         response = member_client.get(_url(group, range=preset))
@@ -307,7 +321,7 @@ def test_key_usage_panel_shows_one_keys_usage(group, calls, member_user):
     )
     assert "Usage of this key" in html
     assert "sonar-pro" in html and "sonar" in html
-    assert "$0.0300" in html  # 0.0205 + 0.0095
+    assert "$0.030000" in html  # 0.0205 + 0.0095
     assert f"key={backend.pk}" in html
 
 
@@ -365,10 +379,12 @@ def test_key_page_shows_the_keys_own_usage_over_the_range(member_client, group, 
     assert response.status_code == 200
     content = response.content.decode()
     assert "Usage of this key" in content
-    assert "$0.0300" in content  # its two calls: 0.0205 + 0.0095
+    assert "$0.030000" in content  # its two calls: 0.0205 + 0.0095
     assert f"key={backend.pk}" in content
     # The other key's calls are not on this key's page.
-    assert "$0.0300" not in member_client.get(_key_page(group, batch)).content.decode()
+    assert (
+        "$0.030000" not in member_client.get(_key_page(group, batch)).content.decode()
+    )
 
 
 def test_key_page_with_a_bad_range_says_why(admin_client, group, calls):
