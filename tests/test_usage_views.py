@@ -243,6 +243,49 @@ def test_bad_dates_get_a_clear_message(member_client, group, calls):
     assert "is not a date like 2026-01-31" in response.content.decode()
 
 
+def _field_block(html: str, field: str) -> str:
+    return html.split(f'for="id_{field}"')[1].split('<div class="field')[0]
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"range": "fortnight"}, "range", "Unknown range"),
+        ({"key": "abc"}, "key", "not a key of this group"),
+        ({"key": "999999"}, "key", "not a key of this group"),
+    ],
+)
+def test_bad_parameter_shows_one_message_next_to_its_field(
+    member_client, group, calls, params, field, message
+):
+    response = member_client.get(_url(group, **params))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert message in _field_block(html, field)
+    assert "Select a valid choice" not in html
+    assert html.count('class="error"') == 1
+
+
+def test_unknown_model_is_a_400_next_to_the_model_field(member_client, group, calls):
+    response = member_client.get(_url(group, model="nope"))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "no usage of a model named &#x27;nope&#x27;" in _field_block(html, "model")
+    assert html.count('class="error"') == 1
+    export = member_client.get(_url(group, "usage:export", model="nope"))
+    assert export.status_code == 400
+
+
+def test_dates_without_the_custom_range_are_a_400_next_to_the_field(
+    member_client, group, calls
+):
+    response = member_client.get(_url(group, range="7d", start="2026-01-01"))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Dates apply to a custom range only" in _field_block(html, "start")
+    assert member_client.get(_url(group, end="2026-01-01")).status_code == 400
+
+
 def test_new_group_is_told_how_to_make_its_first_call(member_client, group, settings):
     response = member_client.get(_url(group))
     content = response.content.decode()
