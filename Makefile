@@ -6,6 +6,13 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
+# What `make run` tells the portal about its own address and localstripe's, derived
+# from the ports above unless set in the environment or on the command line.
+PORTAL_BASE_URL ?= http://$(HOST):$(PORT)
+STRIPE_API_BASE ?= http://127.0.0.1:$(LOCALSTRIPE_PORT)
+STRIPE_JS_URL ?= $(STRIPE_API_BASE)/js.stripe.com/v3/
+RUN_ENV := PORTAL_BASE_URL='$(PORTAL_BASE_URL)' STRIPE_API_BASE='$(STRIPE_API_BASE)' \
+	STRIPE_JS_URL='$(STRIPE_JS_URL)'
 
 .PHONY: run test lint typecheck install install-test migrate seed localstripe worker beat clean
 
@@ -33,11 +40,12 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 # Serve the portal on http://$(HOST):$(PORT) with localstripe beside it; Ctrl-C stops both.
+# Other ports: make run PORT=8123 LOCALSTRIPE_PORT=8423.
 run: seed
-	@$(PY) manage.py run_localstripe --port $(LOCALSTRIPE_PORT) & LS=$$!; \
+	@$(RUN_ENV) $(PY) manage.py run_localstripe --port $(LOCALSTRIPE_PORT) & LS=$$!; \
 	trap 'kill $$LS 2>/dev/null' EXIT INT TERM; \
-	echo "Portal on http://$(HOST):$(PORT)/  (localstripe on 127.0.0.1:$(LOCALSTRIPE_PORT))"; \
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	echo "Portal on $(PORTAL_BASE_URL)/  (localstripe on $(STRIPE_API_BASE))"; \
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -3,6 +3,7 @@ import uuid
 from django import forms
 
 from apikeys.services import GRACE_PERIOD_CHOICES
+from portal.text import refuse_bidi_controls
 
 
 def _grace_label(minutes: int) -> str:
@@ -30,7 +31,7 @@ class KeyCreateForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
+        name = refuse_bidi_controls(self.cleaned_data["name"].strip())
         if not name:
             raise forms.ValidationError("Enter a name for the key.")
         return name

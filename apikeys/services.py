@@ -120,6 +120,19 @@ def revoke_key(key: ApiKey, actor: User | None) -> ApiKey:
     return locked
 
 
+def _check_regenerable(key: ApiKey, now) -> None:
+    if key.replaced_by is not None:
+        raise KeyStateError(
+            f"This key was already replaced by {key.replaced_by.display_name}; "
+            "regenerate that key instead."
+        )
+    if not key.is_usable(now):
+        raise KeyStateError(
+            "This key is revoked, so it cannot be regenerated; "
+            "create a new key instead."
+        )
+
+
 def regenerate_key(
     key: ApiKey, actor: User | None, *, grace_minutes: int = 0
 ) -> IssuedKey:
@@ -134,8 +147,7 @@ def regenerate_key(
     now = timezone.now()
     with transaction.atomic():
         old = ApiKey.objects.select_for_update().get(pk=key.pk)
-        if not old.is_usable(now) or old.is_replaced:
-            raise KeyStateError("Only an active key that was not replaced can be.")
+        _check_regenerable(old, now)
         issued = _new_key(old.group, old.name, actor)
         old.replaced_by = issued.key
         if grace_minutes:

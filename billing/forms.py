@@ -1,5 +1,5 @@
+import re
 import uuid
-from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -7,20 +7,46 @@ from django.conf import settings
 from billing.models import AutoTopUp
 from portal.money import from_micros, to_micros
 
+# Dollars with at most two places, ASCII digits only: Python's Decimal would also
+# take "1e3" or Arabic-Indic digits, which nobody means to type as an amount. Ten
+# digits keep any amount's micros well inside a 64-bit integer.
+PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,10}(?:\.[0-9]{1,2})?")
 
-class MoneyField(forms.DecimalField):
-    """An amount in currency units with cents; cleans to integer micros."""
+
+class MoneyField(forms.CharField):
+    """An amount in currency units with cents; cleans to integer micros.
+
+    The form checks the range, so that an amount out of range names the range.
+    """
+
+    widget = forms.NumberInput
+    default_error_messages = {
+        "invalid": "Enter a plain amount in dollars, like 25 or 25.50.",
+    }
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 12)
-        kwargs.setdefault("decimal_places", 2)
-        kwargs.setdefault("min_value", Decimal("0"))
         super().__init__(**kwargs)
-        self.widget.attrs.setdefault("inputmode", "decimal")
+        self.widget.attrs.update(inputmode="decimal", step="0.01")
 
-    def clean(self, value):
-        amount = super().clean(value)
-        return None if amount is None else to_micros(amount)
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        if not PLAIN_AMOUNT.fullmatch(text):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return to_micros(text)
+
+
+def limit_field(field: forms.Field, low: int, high: int) -> None:
+    """Let the browser know the range, in whole dollars, too."""
+    field.widget.attrs.update(min=low, max=high)
+
+
+def check_range(micros: int, low: int, high: int) -> int:
+    """Refuse an amount outside [low, high] whole dollars, naming the range."""
+    if not to_micros(low) <= micros <= to_micros(high):
+        raise forms.ValidationError(f"Enter an amount between ${low:,} and ${high:,}.")
+    return micros
 
 
 def _purchase_help() -> str:
@@ -29,10 +55,9 @@ def _purchase_help() -> str:
 
 
 def check_purchase_range(micros: int) -> int:
-    low, high = settings.CREDIT_PURCHASE_MIN, settings.CREDIT_PURCHASE_MAX
-    if not to_micros(low) <= micros <= to_micros(high):
-        raise forms.ValidationError(f"Enter an amount between ${low:,} and ${high:,}.")
-    return micros
+    return check_range(
+        micros, settings.CREDIT_PURCHASE_MIN, settings.CREDIT_PURCHASE_MAX
+    )
 
 
 class BuyCreditsForm(forms.Form):
@@ -46,11 +71,7 @@ class BuyCreditsForm(forms.Form):
         kwargs.setdefault("initial", {}).setdefault("form_token", uuid.uuid4().hex)
         super().__init__(*args, **kwargs)
         field = self.fields["amount"]
-        field.widget.attrs.update(
-            min=settings.CREDIT_PURCHASE_MIN,
-            max=settings.CREDIT_PURCHASE_MAX,
-            step="0.01",
-        )
+        limit_field(field, settings.CREDIT_PURCHASE_MIN, settings.CREDIT_PURCHASE_MAX)
         field.help_text = _purchase_help()
 
     def clean_amount(self):
@@ -61,7 +82,8 @@ class AutoTopUpForm(forms.Form):
     enabled = forms.BooleanField(label="Automatic top-up on", required=False)
     threshold = MoneyField(
         label="When the balance falls below (USD)",
-        help_text="Admins are also emailed when the balance first drops below this.",
+        help_text="Saving a threshold above the current balance charges a top-up "
+        "right away. Admins are also emailed when the balance first drops below this.",
     )
     amount = MoneyField(label="Add this amount (USD)")
     monthly_cap = MoneyField(
@@ -74,6 +96,10 @@ class AutoTopUpForm(forms.Form):
         # each label naming its own input.
         kwargs.setdefault("auto_id", "id_top_up_%s")
         super().__init__(*args, **kwargs)
+        high = settings.CREDIT_PURCHASE_MAX
+        limit_field(self.fields["threshold"], 0, high)
+        limit_field(self.fields["amount"], settings.CREDIT_PURCHASE_MIN, high)
+        self.fields["monthly_cap"].widget.attrs["min"] = 0
 
     @classmethod
     def for_settings(cls, top_up: AutoTopUp, data=None):
@@ -85,8 +111,19 @@ class AutoTopUpForm(forms.Form):
         }
         return cls(data, initial=initial)
 
+    def clean_threshold(self):
+        return check_range(
+            self.cleaned_data["threshold"], 0, settings.CREDIT_PURCHASE_MAX
+        )
+
     def clean_amount(self):
         return check_purchase_range(self.cleaned_data["amount"])
+
+    def clean_monthly_cap(self):
+        cap = self.cleaned_data["monthly_cap"]
+        if cap < 0:
+            raise forms.ValidationError("Enter a cap of $0 or more.")
+        return cap
 
     def clean(self):
         cleaned = super().clean()

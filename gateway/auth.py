@@ -36,7 +36,7 @@ def _key_query() -> str:
     # metadata are interpolated.
     return f"""
         SELECT k.id, k.group_id, k.secret_hash, k.status, k.expires_at,
-               a.balance_micros, a.lifetime_purchased_micros
+               k.replaced_by_id, a.balance_micros, a.lifetime_purchased_micros
         FROM {keys} k LEFT JOIN {accounts} a ON a.group_id = k.group_id
         WHERE k.secret_hash = %s
     """  # noqa: S608
@@ -65,6 +65,15 @@ def _aware(moment: datetime | str | None) -> datetime | None:
     return moment
 
 
+def _stopped(*, replaced: bool, had_grace: bool) -> errors.ApiError:
+    # Regenerating with "stop the old key now" revokes the old key, but its client
+    # should learn that a new key replaced it; a replaced key revoked by hand
+    # during its grace period was withdrawn, and says so.
+    if replaced and not had_grace:
+        return errors.expired_key()
+    return errors.revoked_key()
+
+
 def authenticate(request: HttpRequest) -> Caller:
     """Return the caller, or raise a 401 ApiError; malformed keys cost no query."""
     key = _bearer_key(request)
@@ -72,10 +81,10 @@ def authenticate(request: HttpRequest) -> Caller:
     row = fetch_one(_KEY_QUERY, [digest])
     if row is None or not hashes_match(row[2], key):
         raise errors.unknown_key()
-    key_id, group_id, _, status, expires_at, balance, purchased = row
+    key_id, group_id, _, status, expires_at, replaced_by, balance, purchased = row
     now = timezone.now()
     if status != KeyStatus.ACTIVE:
-        raise errors.revoked_key()
+        raise _stopped(replaced=replaced_by is not None, had_grace=bool(expires_at))
     expires_at = _aware(expires_at)
     if expires_at is not None and expires_at <= now:
         raise errors.expired_key()

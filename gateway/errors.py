@@ -81,9 +81,10 @@ def revoked_key() -> ApiError:
 
 
 def expired_key() -> ApiError:
+    """401 for a key replaced by a regenerated one, at once or after a grace period."""
     return _auth(
         "expired_api_key",
-        "The API key was replaced and its grace period has ended.",
+        "The API key was replaced by a new key and no longer works: use the new key.",
     )
 
 
@@ -103,6 +104,10 @@ def unknown_model(model: str) -> ApiError:
         f"The model {model!r} does not exist or is not available.",
         param="model",
     )
+
+
+def unknown_path(method: str, path: str) -> ApiError:
+    return ApiError(404, "unknown_url", f"Unknown API path: {method} {path}")
 
 
 def invalid_field(param: str, message: str) -> ApiError:

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from gateway import views
 from portal.env import env_bool
@@ -18,3 +18,7 @@ if env_bool("PORTAL_BENCH_VIEWS", False):
         path("v1/bench/bare", bare_json, name="bench-bare"),
         path("v1/bench/floor", durable_floor, name="bench-floor"),
     ]
+
+# Last, so that it only catches what no route above answers: a client that gets a
+# path wrong still gets the API's JSON error, never a page.
+urlpatterns += [re_path(r"^v1(?:/.*)?$", views.unknown_path, name="unknown-path")]

@@ -48,6 +48,12 @@ def _json(payload: dict, status: int = 200) -> HttpResponse:
 
 
 @csrf_exempt
+def unknown_path(request: HttpRequest) -> HttpResponse:
+    """404 in the API's JSON shape for any path under /v1 that no route answers."""
+    return errors.unknown_path(request.method or "GET", request.path).response()
+
+
+@csrf_exempt
 def chat_completions(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if request.method != "POST":
         return errors.method_not_allowed("POST").response()

@@ -4,6 +4,14 @@ from typing import Any, cast
 from django import forms
 
 from groups.models import ApiGroup, AuditAction
+from portal.text import refuse_bidi_controls
+
+
+def clean_group_name(name: str) -> str:
+    name = refuse_bidi_controls(name.strip())
+    if len(name) < 2:
+        raise forms.ValidationError("Enter a name of at least two characters.")
+    return name
 
 
 class GroupCreateForm(forms.ModelForm):
@@ -16,10 +24,7 @@ class GroupCreateForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if len(name) < 2:
-            raise forms.ValidationError("Enter a name of at least two characters.")
-        return name
+        return clean_group_name(self.cleaned_data["name"])
 
 
 class GroupSettingsForm(forms.ModelForm):
@@ -55,10 +60,7 @@ class GroupSettingsForm(forms.ModelForm):
             self.fields[name].widget.attrs["autocomplete"] = token
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if len(name) < 2:
-            raise forms.ValidationError("Enter a name of at least two characters.")
-        return name
+        return clean_group_name(self.cleaned_data["name"])
 
     def clean_postal_code(self) -> str:
         code = " ".join(self.cleaned_data["postal_code"].split()).upper()

@@ -124,7 +124,10 @@ class Invoice(IssuedDocument):
 
     @cached_property
     def money_places(self) -> int:
-        """Decimals that show every amount on the invoice exactly, alike."""
+        """Decimals that show every amount on the invoice exactly, alike.
+
+        The history list reads the same in one query (queries._money_places).
+        """
         amounts = self.lines.values_list("amount_micros", flat=True)
         return max((places_for(amount) for amount in amounts), default=2)
 

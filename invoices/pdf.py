@@ -278,9 +278,8 @@ def _lines_table(invoice: Invoice) -> Table:
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
     ]
     for section in sections_by_model(invoice):
-        for line in section.lines:
+        for line, extra in section.rows:
             description = [_p(line.description, "bold"), _p(line.key_name, "small")]
-            extra = _extra_tokens(line.citation_tokens, line.reasoning_tokens)
             if extra:
                 description.append(_p(extra, "small"))
             rows.append(
@@ -314,15 +313,6 @@ def _lines_table(invoice: Invoice) -> Table:
     table = Table(rows, colWidths=_LINE_WIDTHS, repeatRows=1)
     table.setStyle(TableStyle(style))
     return table
-
-
-def _extra_tokens(citation: int, reasoning: int) -> str:
-    parts = []
-    if citation:
-        parts.append(f"{quantity(citation)} citation tokens")
-    if reasoning:
-        parts.append(f"{quantity(reasoning)} reasoning tokens")
-    return ", ".join(parts)
 
 
 def _totals(invoice: Invoice) -> Table:

@@ -1,15 +1,19 @@
 """Reading issued documents for pages and PDFs."""
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
 from urllib.parse import urlencode
 
+from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
 
+from billing.models import ModelPrice
 from groups.models import ApiGroup
+from invoices.formatting import places_for, quantity
 from invoices.models import Invoice, InvoiceLine, Receipt
-from invoices.periods import last_day
+from invoices.periods import bounds, last_day
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,25 @@ class HistoryRow:
     amount_micros: int
     currency: str
     status: str
+    # Decimals the document's own page shows its amounts with, so both read alike.
+    money_places: int
+
+
+@dataclass(frozen=True)
+class BilledTokens:
+    """Which token counts beyond input and output a model charged for."""
+
+    citation: bool = False
+    reasoning: bool = False
+
+    def describe(self, line: InvoiceLine) -> str:
+        """`29,025 citation tokens, 247,350 reasoning tokens`, or what was billed."""
+        parts = []
+        if self.citation and line.citation_tokens:
+            parts.append(f"{quantity(line.citation_tokens)} citation tokens")
+        if self.reasoning and line.reasoning_tokens:
+            parts.append(f"{quantity(line.reasoning_tokens)} reasoning tokens")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -33,6 +56,12 @@ class ModelSection:
     model: str
     lines: list[InvoiceLine]
     subtotal_micros: int
+    billed: BilledTokens = BilledTokens()
+
+    @property
+    def rows(self) -> list[tuple[InvoiceLine, str]]:
+        """Each line with the token counts it was charged for beyond the columns."""
+        return [(line, self.billed.describe(line)) for line in self.lines]
 
 
 def history_years(group: ApiGroup) -> list[int]:
@@ -50,9 +79,9 @@ def history(group: ApiGroup, year: int | None) -> list[HistoryRow]:
     if year is not None:
         invoices = invoices.filter(period__year=year)
         receipts = receipts.filter(paid_at__year=year)
-    rows = [_invoice_row(group, invoice) for invoice in invoices] + [
-        _receipt_row(group, receipt) for receipt in receipts
-    ]
+    places = _money_places(invoices)
+    rows = [_invoice_row(group, invoice, places[invoice.pk]) for invoice in invoices]
+    rows += [_receipt_row(group, receipt) for receipt in receipts]
     rows.sort(key=_newest_first, reverse=True)
     return rows
 
@@ -65,7 +94,16 @@ def _newest_first(row: HistoryRow) -> tuple[date, str]:
     return row.paid_at.date(), row.number
 
 
-def _invoice_row(group: ApiGroup, invoice: Invoice) -> HistoryRow:
+def _money_places(invoices: QuerySet[Invoice]) -> dict[int, int]:
+    """Invoice.money_places for many invoices, in one query."""
+    places = {invoice.pk: 2 for invoice in invoices}
+    lines = InvoiceLine.objects.filter(invoice__in=invoices)
+    for invoice_id, amount in lines.values_list("invoice_id", "amount_micros"):
+        places[invoice_id] = max(places[invoice_id], places_for(amount))
+    return places
+
+
+def _invoice_row(group: ApiGroup, invoice: Invoice, money_places: int) -> HistoryRow:
     return HistoryRow(
         kind="Invoice",
         number=invoice.number,
@@ -76,6 +114,7 @@ def _invoice_row(group: ApiGroup, invoice: Invoice) -> HistoryRow:
         amount_micros=invoice.total_micros,
         currency=invoice.currency,
         status=invoice.status_label,
+        money_places=money_places,
     )
 
 
@@ -90,19 +129,58 @@ def _receipt_row(group: ApiGroup, receipt: Receipt) -> HistoryRow:
         amount_micros=receipt.amount_micros,
         currency=receipt.currency,
         status=receipt.status_label,
+        money_places=receipt.money_places,
     )
 
 
 def sections_by_model(invoice: Invoice) -> list[ModelSection]:
     """The invoice's lines grouped by model, each group with its subtotal."""
     lines = list(invoice.lines.all())
+    billed = billed_tokens(invoice.period, {line.model for line in lines})
     return [
-        ModelSection(model, group, sum(line.amount_micros for line in group))
+        ModelSection(
+            model,
+            group,
+            sum(line.amount_micros for line in group),
+            billed.get(model, BilledTokens()),
+        )
         for model, group in (
             (model, list(items))
             for model, items in groupby(lines, key=lambda line: line.model)
         )
     ]
+
+
+def billed_tokens(period: date, models: set[str]) -> dict[str, BilledTokens]:
+    """Which extra tokens each model charged for during the month `period`.
+
+    Decided from the price rows in effect during the month: rows in effect are
+    never edited or deleted, so an issued invoice always reads the same.
+    """
+    start, end = bounds(period)
+    prices = ModelPrice.objects.filter(model__in=models, effective_from__lt=end)
+    billed: dict[str, BilledTokens] = {}
+    for model, rows in groupby(prices.order_by("model", "-effective_from"), _model):
+        in_month = list(_in_effect_from(start, rows))
+        billed[model] = BilledTokens(
+            citation=any(row.citation_per_million_micros for row in in_month),
+            reasoning=any(row.reasoning_per_million_micros for row in in_month),
+        )
+    return billed
+
+
+def _model(price: ModelPrice) -> str:
+    return price.model
+
+
+def _in_effect_from(
+    start: datetime, rows: Iterable[ModelPrice]
+) -> Iterator[ModelPrice]:
+    """Of rows newest first, those in effect from `start` on."""
+    for row in rows:
+        yield row
+        if row.effective_from <= start:
+            return
 
 
 def usage_url(group: ApiGroup, invoice: Invoice, line: InvoiceLine) -> str:

@@ -86,6 +86,17 @@ def test_create_without_a_name_shows_the_error_and_creates_nothing(group, admin_
     assert not ApiKey.objects.exists()
 
 
+def test_key_name_with_a_bidi_control_is_refused_next_to_the_field(group, admin_client):
+    response = admin_client.post(
+        f"/g/{group.slug}/keys/new/", {"name": "prod\u202etxt.exe"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    block = html.split('for="id_name"')[1].split('<div class="field')[0]
+    assert "Remove the invisible text-direction characters (U+202E)" in block
+    assert not ApiKey.objects.exists()
+
+
 def test_member_and_outsider_cannot_create_revoke_or_regenerate(
     group, key, member_client, outsider_client
 ):
@@ -125,6 +136,31 @@ def test_admin_regenerates_with_a_grace_period(group, key, admin_client):
     assert new.name == key.name and key.replaced_by == new
     assert key.status == KeyStatus.ACTIVE and key.expires_at is not None
     assert "keeps working until" in response.content.decode()
+
+
+def test_regenerating_a_replaced_key_names_the_key_to_regenerate(
+    group, key, admin_client
+):
+    new = regenerate_key(key, None, grace_minutes=60).key
+    url = f"/g/{group.slug}/keys/{key.pk}/regenerate/"
+    response = admin_client.post(url, {"grace_minutes": "0"}, follow=True)
+    text = response.content.decode()
+    assert (
+        f"This key was already replaced by {new.display_name}; "
+        "regenerate that key instead."
+    ) in text
+    assert ApiKey.objects.count() == 2
+
+
+def test_regenerating_a_revoked_key_says_to_create_a_new_one(group, key, admin_client):
+    admin_client.post(f"/g/{group.slug}/keys/{key.pk}/revoke/")
+    url = f"/g/{group.slug}/keys/{key.pk}/regenerate/"
+    response = admin_client.post(url, {"grace_minutes": "0"}, follow=True)
+    assert (
+        "This key is revoked, so it cannot be regenerated; create a new key instead."
+        in response.content.decode()
+    )
+    assert ApiKey.objects.count() == 1
 
 
 def test_regenerate_refuses_an_unknown_grace_period(group, key, admin_client):

@@ -201,11 +201,33 @@ def test_regenerated_key_replaces_the_old_one_at_once(client, group, secret):
     old = ApiKey.objects.get(group=group)
     assert post_chat(client, secret, chat_body()).status_code == 200
     new_secret_value = regenerate_key(old, None).secret
-    assert post_chat(client, secret, chat_body()).status_code == 401
     assert post_chat(client, new_secret_value, chat_body()).status_code == 200
     # Usage stays with the key that incurred it.
     assert UsageEvent.objects.filter(api_key=old).count() == 1
     assert UsageEvent.objects.exclude(api_key=old).count() == 1
+
+
+def test_key_replaced_at_once_answers_expired_not_revoked(client, group, secret):
+    from apikeys.models import ApiKey
+
+    regenerate_key(ApiKey.objects.get(group=group), None, grace_minutes=0)
+    response = post_chat(client, secret, chat_body())
+    assert response.status_code == 401
+    assert _error(response)["code"] == "expired_api_key"
+    assert "replaced by a new key" in _error(response)["message"]
+
+
+def test_replaced_key_revoked_during_its_grace_period_answers_revoked(
+    client, group, secret
+):
+    from apikeys.models import ApiKey
+
+    old = ApiKey.objects.get(group=group)
+    regenerate_key(old, None, grace_minutes=60)
+    revoke_key(old, None)
+    response = post_chat(client, secret, chat_body())
+    assert response.status_code == 401
+    assert _error(response)["code"] == "revoked_api_key"
 
 
 def test_regenerated_key_works_through_its_grace_period_then_stops(
@@ -321,6 +343,55 @@ def test_chat_completions_is_post_only(client, secret):
     assert _error(response)["code"] == "method_not_allowed"
 
 
+def test_chat_completions_get_answers_json_405_with_allow_header(client, secret):
+    response = client.get("/v1/chat/completions", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response["Content-Type"] == "application/json"
+    assert _error(response)["message"] == "Use POST for this endpoint."
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete", "put"])
+@pytest.mark.parametrize(
+    "path", ["/v1/foo", "/v1/chat/completions/", "/v1/models/sonar", "/v1"]
+)
+def test_unknown_api_path_answers_json_404(client, method, path):
+    response = getattr(client, method)(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": {
+            "message": f"Unknown API path: {method.upper()} {path}",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "unknown_url",
+        }
+    }
+
+
+def test_unknown_api_path_needs_no_csrf_token():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/v1/completions", {})
+    assert response.status_code == 404
+    assert _error(response)["code"] == "unknown_url"
+
+
+def test_bench_routes_still_resolve_before_the_unknown_path_answer(monkeypatch):
+    import importlib
+
+    from gateway import urls
+
+    monkeypatch.setenv("PORTAL_BENCH_VIEWS", "1")
+    try:
+        names = [pattern.name for pattern in importlib.reload(urls).urlpatterns]
+    finally:
+        monkeypatch.delenv("PORTAL_BENCH_VIEWS")
+        importlib.reload(urls)
+    assert names[-1] == "unknown-path"
+    assert {"bench-bare", "bench-floor"} <= set(names)
+
+
 def test_models_lists_the_priced_enabled_models(client, secret):
     response = client.get("/v1/models", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code == 200
@@ -422,3 +493,34 @@ def test_an_oversized_body_is_413_in_the_api_shape(client, group, secret, settin
     assert response.status_code == 413
     assert _error(response)["code"] == "request_too_large"
     _nothing_charged(group)
+
+
+def test_readme_error_table_names_every_error_the_api_answers():
+    from django.conf import settings
+
+    from gateway import errors
+
+    answers = [
+        errors.missing_key(),
+        errors.malformed_key(),
+        errors.unknown_key(),
+        errors.revoked_key(),
+        errors.expired_key(),
+        errors.insufficient_credits(),
+        errors.unknown_model("m"),
+        errors.unknown_path("GET", "/v1/foo"),
+        errors.invalid_field("model", "bad"),
+        errors.request_too_large(),
+        errors.rate_limited(1),
+        errors.method_not_allowed("POST"),
+        errors.server_error("abc"),
+    ]
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    table = readme.split("Errors have the OpenAI shape")[1].split("\n\n")[1]
+    rows = {
+        (line.split("|")[1].strip(), code)
+        for line in table.splitlines()
+        for code in line.split("|")[2].replace("`", "").replace(",", " ").split()
+    }
+    for error in answers:
+        assert (str(error.status), error.code) in rows, error.code

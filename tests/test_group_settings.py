@@ -143,6 +143,41 @@ def test_activity_shows_amounts_in_dollars_and_switches_as_on_or_off(
     assert "<del>off</del> → <ins>on</ins>" in html
 
 
+def test_activity_shows_plain_amounts_in_dollars_and_kinds_by_label(
+    group, admin_client, admin_user
+):
+    record_audit(
+        group,
+        None,
+        AuditAction.RECEIPT_ISSUED,
+        target="R-1",
+        changes={"kind": "auto_top_up", "amount_micros": 20_000_000, "ledger_entry": 7},
+    )
+    record_audit(
+        group, None, AuditAction.INVOICE_ISSUED, changes={"total_micros": 5_791_670}
+    )
+    html = admin_client.get(_activity(group)).content.decode()
+    assert "Amount:</span> $20.00" in html and "20000000" not in html
+    assert "Kind:</span> Automatic top-up" in html
+    assert "Total:</span> $5.791670" in html
+    assert "Ledger entry:</span> 7" in html
+
+
+def test_activity_shows_audited_times_in_the_viewers_time_zone(
+    group, admin_client, admin_user
+):
+    record_audit(
+        group,
+        admin_user,
+        AuditAction.KEY_REGENERATED,
+        changes={"old_key_stops_at": [None, "2026-05-01T12:30:00.123456+00:00"]},
+    )
+    admin_client.cookies["portal_tz"] = "Asia/Kolkata"
+    html = admin_client.get(_activity(group)).content.decode()
+    assert "<ins>1 May 2026, 18:00</ins>" in html
+    assert "<ins>2026-05-01T" not in html
+
+
 def test_activity_shows_a_change_named_like_a_relation_of_the_group(
     group, admin_client, admin_user
 ):
@@ -238,3 +273,26 @@ def test_create_group_exits_non_zero_with_one_line(tmp_path):
         .splitlines()[-1]
         .endswith("the following arguments are required: --admin-email")
     )
+
+
+BIDI_ERROR = "Remove the invisible text-direction characters (U+202E)"
+
+
+def test_group_settings_refuse_a_name_with_a_bidi_control(group, admin_client):
+    response = admin_client.post(_settings(group), {**VALID, "name": "Acme\u202eexe"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert BIDI_ERROR in html.split('for="id_name"')[1].split('<div class="field')[0]
+    group.refresh_from_db()
+    assert "\u202e" not in group.name
+
+
+def test_new_group_with_a_bidi_control_in_its_name_is_refused(admin_client):
+    before = ApiGroup.objects.count()
+    response = admin_client.post("/groups/new/", {"name": "\u2067Acme\u2069 Labs"})
+    assert response.status_code == 200
+    assert (
+        "Remove the invisible text-direction characters (U+2067, U+2069)"
+        in response.content.decode()
+    )
+    assert ApiGroup.objects.count() == before

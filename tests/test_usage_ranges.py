@@ -59,6 +59,8 @@ def test_short_ranges_are_charted_by_hour_longer_ones_by_day():
         ("range=custom&end=2026-01-01", "needs a start date", "start"),
         ("range=custom&start=2020-01-01&end=2026-01-01", "at most", "start"),
         ("range=fortnight", "Unknown range", "range"),
+        ("range=7d&start=2026-01-01", "custom range only", "start"),
+        ("end=2026-01-01", "custom range only", "end"),
         ("key=abc", "not a key of this group", "key"),
     ],
 )

@@ -93,6 +93,20 @@ def test_outsider_gets_not_found(outsider_client, group, calls):
     assert outsider_client.get(_url(group, "usage:export")).status_code == 404
 
 
+def test_usage_total_and_rows_show_cost_exact_to_the_micro_dollar(
+    member_client, group, keys
+):
+    backend, batch = keys
+    # 7 input tokens, 1 output token, low context: 7 + 1 + 5,000 micros each.
+    record_call(
+        backend, "sonar", at=NOW, input_tokens=7, output_tokens=1, context="low"
+    )
+    record_call(batch, "sonar", at=NOW, input_tokens=7, output_tokens=1, context="low")
+    html = member_client.get(_url(group)).content.decode()
+    assert 'id="total-cost">$0.010016<' in html
+    assert "$0.005008" in html  # each key's row
+
+
 def test_totals_agree_with_the_ledger_to_the_micro(member_client, group, calls):
     for preset in ("today", "7d", "30d", "this_month"):
         response = member_client.get(_url(group, range=preset))
@@ -229,6 +243,49 @@ def test_bad_dates_get_a_clear_message(member_client, group, calls):
     assert "is not a date like 2026-01-31" in response.content.decode()
 
 
+def _field_block(html: str, field: str) -> str:
+    return html.split(f'for="id_{field}"')[1].split('<div class="field')[0]
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"range": "fortnight"}, "range", "Unknown range"),
+        ({"key": "abc"}, "key", "not a key of this group"),
+        ({"key": "999999"}, "key", "not a key of this group"),
+    ],
+)
+def test_bad_parameter_shows_one_message_next_to_its_field(
+    member_client, group, calls, params, field, message
+):
+    response = member_client.get(_url(group, **params))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert message in _field_block(html, field)
+    assert "Select a valid choice" not in html
+    assert html.count('class="error"') == 1
+
+
+def test_unknown_model_is_a_400_next_to_the_model_field(member_client, group, calls):
+    response = member_client.get(_url(group, model="nope"))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "no usage of a model named &#x27;nope&#x27;" in _field_block(html, "model")
+    assert html.count('class="error"') == 1
+    export = member_client.get(_url(group, "usage:export", model="nope"))
+    assert export.status_code == 400
+
+
+def test_dates_without_the_custom_range_are_a_400_next_to_the_field(
+    member_client, group, calls
+):
+    response = member_client.get(_url(group, range="7d", start="2026-01-01"))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Dates apply to a custom range only" in _field_block(html, "start")
+    assert member_client.get(_url(group, end="2026-01-01")).status_code == 400
+
+
 def test_new_group_is_told_how_to_make_its_first_call(member_client, group, settings):
     response = member_client.get(_url(group))
     content = response.content.decode()
@@ -307,7 +364,7 @@ def test_key_usage_panel_shows_one_keys_usage(group, calls, member_user):
     )
     assert "Usage of this key" in html
     assert "sonar-pro" in html and "sonar" in html
-    assert "$0.0300" in html  # 0.0205 + 0.0095
+    assert "$0.030000" in html  # 0.0205 + 0.0095
     assert f"key={backend.pk}" in html
 
 
@@ -365,10 +422,12 @@ def test_key_page_shows_the_keys_own_usage_over_the_range(member_client, group, 
     assert response.status_code == 200
     content = response.content.decode()
     assert "Usage of this key" in content
-    assert "$0.0300" in content  # its two calls: 0.0205 + 0.0095
+    assert "$0.030000" in content  # its two calls: 0.0205 + 0.0095
     assert f"key={backend.pk}" in content
     # The other key's calls are not on this key's page.
-    assert "$0.0300" not in member_client.get(_key_page(group, batch)).content.decode()
+    assert (
+        "$0.030000" not in member_client.get(_key_page(group, batch)).content.decode()
+    )
 
 
 def test_key_page_with_a_bad_range_says_why(admin_client, group, calls):

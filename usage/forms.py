@@ -28,3 +28,12 @@ class UsageFilterForm(forms.Form):
         key_field.choices = [("", "All keys")] + [
             (str(key.pk), key.display_name) for key in keys
         ]
+
+    def show_only_error(self, field: str | None, message: str) -> None:
+        """Show the one message the parser gave, without the fields' own checks.
+
+        parse_usage_query checked every parameter already; the fields' checks
+        would only say the same thing a second time, less clearly.
+        """
+        self.errors.clear()
+        self.add_error(field, message)

@@ -97,6 +97,12 @@ def models_used(group_id: int, query: UsageQuery) -> list[str]:
     return sorted(rows.values_list("model", flat=True).distinct().order_by())
 
 
+def models_ever_used(group_id: int) -> set[str]:
+    """Every model the group has called, at any time."""
+    rows = ModelHourRollup.objects.filter(group_id=group_id)
+    return set(rows.values_list("model", flat=True).distinct().order_by())
+
+
 def has_usage(group_id: int) -> bool:
     return ModelHourRollup.objects.filter(group_id=group_id).exists()
 

@@ -94,8 +94,15 @@ def parse_usage_query(
         raise RangeError(
             f"Unknown range {preset[:20]!r}: choose one of the presets.", "range"
         )
+    start, end = params.get("start", ""), params.get("end", "")
     if preset == "custom":
-        first, last = _custom_days(params.get("start", ""), params.get("end", ""))
+        first, last = _custom_days(start, end)
+    elif start or end:
+        raise RangeError(
+            "Dates apply to a custom range only: choose Custom in Range, or "
+            "clear the dates.",
+            "start" if start else "end",
+        )
     else:
         first, last = preset_days(preset, today)
     return UsageQuery(

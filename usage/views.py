@@ -11,7 +11,7 @@ from groups.models import ApiGroup, Capability
 from usage.charts import chart_svg, model_colors, series_table, stacked_chart
 from usage.export import csv_lines
 from usage.forms import UsageFilterForm
-from usage.queries import has_usage, models_used, usage_report
+from usage.queries import has_usage, models_ever_used, models_used, usage_report
 from usage.ranges import RangeError, UsageQuery, parse_usage_query
 from usage.templatetags.usage_format import format_cost
 
@@ -26,10 +26,16 @@ def _group_keys(group: ApiGroup) -> list[ApiKey]:
     )
 
 
-def _parse(request: HttpRequest, keys: list[ApiKey]) -> UsageQuery:
+def _parse(request: HttpRequest, group: ApiGroup, keys: list[ApiKey]) -> UsageQuery:
     query = parse_usage_query(request.GET)
     if query.key_id is not None and query.key_id not in {k.pk for k in keys}:
         raise RangeError("That key filter is not a key of this group.", "key")
+    if query.model and query.model not in models_ever_used(group.pk):
+        raise RangeError(
+            f"This group has no usage of a model named {query.model[:64]!r}: "
+            "choose a model from the list.",
+            "model",
+        )
     return query
 
 
@@ -39,11 +45,12 @@ def usage_dashboard(request: HttpRequest, group: ApiGroup) -> HttpResponse:
     keys = _group_keys(group)
     context = {"group": group, "base_url": settings.PORTAL_BASE_URL + "/v1"}
     try:
-        query = _parse(request, keys)
+        query = _parse(request, group, keys)
     except RangeError as error:
-        form = UsageFilterForm(request.GET, keys=keys)
-        form.is_valid()
-        form.add_error(error.field, str(error))
+        form = UsageFilterForm(
+            request.GET, models=sorted(models_ever_used(group.pk)), keys=keys
+        )
+        form.show_only_error(error.field, str(error))
         return render(
             request, "usage/dashboard.html", {**context, "form": form}, status=400
         )
@@ -94,7 +101,7 @@ def usage_export(
 ) -> HttpResponse | StreamingHttpResponse:
     keys = _group_keys(group)
     try:
-        query = _parse(request, keys)
+        query = _parse(request, group, keys)
     except RangeError as error:
         return HttpResponse(
             str(error), status=400, content_type="text/plain; charset=utf-8"

@@ -4,14 +4,15 @@ register = template.Library()
 
 
 def format_cost(micros: int | None) -> str:
-    """Usage costs to the hundredth of a cent, rounded half up: `$1,234.0205`.
+    """Usage costs exact to the micro-dollar, as calls are priced: `$1,234.020500`.
 
-    Integer arithmetic: the usage page formats thousands of these per render.
+    Never rounded, so that the rows visibly add up to the total. Integer
+    arithmetic: the usage page formats thousands of these per render.
     """
     micros = micros or 0
     sign = "-" if micros < 0 else ""
-    whole, fraction = divmod((abs(micros) + 50) // 100, 10_000)
-    return f"{sign}${whole:,}.{fraction:04d}"
+    whole, fraction = divmod(abs(micros), 1_000_000)
+    return f"{sign}${whole:,}.{fraction:06d}"
 
 
 register.filter("usage_cost", format_cost)
