@@ -36,8 +36,9 @@ migrate: install
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput
 
+# With the same URLs as `run`: the demo's emails link to where the portal serves.
 seed: migrate
-	$(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) manage.py seed_demo
 
 # Serve the portal on http://$(HOST):$(PORT) with localstripe beside it; Ctrl-C stops both.
 # Other ports: make run PORT=8123 LOCALSTRIPE_PORT=8423.

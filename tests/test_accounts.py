@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from groups.models import ApiGroup, Membership
@@ -37,6 +38,22 @@ def test_seed_demo_is_idempotent(capsys):
     assert "admin@example.com / password: portal-demo-2026" in out
     assert ApiGroup.objects.filter(slug="demo").count() == 1
     assert Membership.objects.filter(group__slug="demo").count() == 1
+
+
+@pytest.mark.django_db
+def test_seeding_again_keeps_the_demo_admins_password_and_sessions(client):
+    call_command("seed_demo")
+    admin = get_user_model().objects.get(email="admin@example.com")
+    admin.set_password("changed-in-the-portal")
+    admin.save()
+    client.force_login(admin)
+
+    call_command("seed_demo")
+
+    admin.refresh_from_db()
+    assert admin.check_password("changed-in-the-portal")
+    client.get("/")  # a request checks the session against the password
+    assert "_auth_user_id" in client.session
 
 
 @pytest.mark.django_db

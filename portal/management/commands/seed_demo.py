@@ -26,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         password = env_str("DEMO_ADMIN_PASSWORD", "portal-demo-2026")
         with transaction.atomic():
-            admin = self._demo_admin(password)
+            admin, created = self._demo_admin(password)
             group = self._demo_group(admin)
         for config in apps.get_app_configs():
             try:
@@ -36,14 +36,18 @@ class Command(BaseCommand):
                     raise
                 continue
             module.seed(group, admin, self.stdout.write)
-        self.stdout.write(
-            self.style.SUCCESS(f"Demo admin: {DEMO_EMAIL} / password: {password}")
-        )
+        # The password is set once: setting it again on every run would sign the
+        # admin out and undo a password changed in the portal.
+        if created:
+            login = f"{DEMO_EMAIL} / password: {password}"
+        else:
+            login = f"{DEMO_EMAIL} (password as first set: {password}, unless changed)"
+        self.stdout.write(self.style.SUCCESS(f"Demo admin: {login}"))
         self.stdout.write(f"Demo group: /g/{group.slug}/")
 
     def _demo_admin(self, password: str):
         user_model = get_user_model()
-        admin, _ = user_model.objects.get_or_create(
+        admin, created = user_model.objects.get_or_create(
             email=DEMO_EMAIL,
             defaults={
                 "username": "demo-admin",
@@ -51,12 +55,13 @@ class Command(BaseCommand):
                 "last_name": "Demo",
             },
         )
-        admin.set_password(password)
-        admin.save()
+        if created:
+            admin.set_password(password)
+            admin.save()
         EmailAddress.objects.update_or_create(
             user=admin, email=DEMO_EMAIL, defaults={"verified": True, "primary": True}
         )
-        return admin
+        return admin, created
 
     def _demo_group(self, admin) -> ApiGroup:
         group = ApiGroup.objects.filter(slug=DEMO_GROUP_SLUG).first()
