@@ -7,10 +7,14 @@ from django.conf import settings
 from billing.models import AutoTopUp
 from portal.money import from_micros, to_micros
 
-# Dollars with at most two places, ASCII digits only: Python's Decimal would also
-# take "1e3" or Arabic-Indic digits, which nobody means to type as an amount. Ten
-# digits keep any amount's micros well inside a 64-bit integer.
-PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,10}(?:\.[0-9]{1,2})?")
+# Dollars in ASCII digits only: Python's Decimal would also take "1e3" or
+# Arabic-Indic digits, which nobody means to type as an amount.
+PLAIN_AMOUNT = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")
+# Ten digits keep any amount's micros well inside a 64-bit integer, far above
+# every range the forms allow, which then name the range.
+MAX_DIGITS = 10
+# A monthly cap of top-ups may be many top-ups, not without end.
+MONTHLY_CAP_TOP_UPS = 100
 
 
 class MoneyField(forms.CharField):
@@ -22,6 +26,8 @@ class MoneyField(forms.CharField):
     widget = forms.NumberInput
     default_error_messages = {
         "invalid": "Enter a plain amount in dollars, like 25 or 25.50.",
+        "cents": "Use at most two decimal places (whole cents).",
+        "too_large": "That amount is far too large.",
     }
 
     def __init__(self, **kwargs):
@@ -32,8 +38,14 @@ class MoneyField(forms.CharField):
         text = super().to_python(value)
         if text in self.empty_values:
             return None
-        if not PLAIN_AMOUNT.fullmatch(text):
+        plain = PLAIN_AMOUNT.fullmatch(text)
+        if plain is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        whole, cents = plain.group(1), plain.group(2) or ""
+        if len(cents) > 2:
+            raise forms.ValidationError(self.error_messages["cents"], code="cents")
+        if len(whole.lstrip("0")) > MAX_DIGITS:
+            raise forms.ValidationError(self.error_messages["too_large"], code="large")
         return to_micros(text)
 
 
@@ -99,7 +111,8 @@ class AutoTopUpForm(forms.Form):
         high = settings.CREDIT_PURCHASE_MAX
         limit_field(self.fields["threshold"], 0, high)
         limit_field(self.fields["amount"], settings.CREDIT_PURCHASE_MIN, high)
-        self.fields["monthly_cap"].widget.attrs["min"] = 0
+        cap_high = high * MONTHLY_CAP_TOP_UPS
+        limit_field(self.fields["monthly_cap"], 0, cap_high)
 
     @classmethod
     def for_settings(cls, top_up: AutoTopUp, data=None):
@@ -120,10 +133,8 @@ class AutoTopUpForm(forms.Form):
         return check_purchase_range(self.cleaned_data["amount"])
 
     def clean_monthly_cap(self):
-        cap = self.cleaned_data["monthly_cap"]
-        if cap < 0:
-            raise forms.ValidationError("Enter a cap of $0 or more.")
-        return cap
+        high = settings.CREDIT_PURCHASE_MAX * MONTHLY_CAP_TOP_UPS
+        return check_range(self.cleaned_data["monthly_cap"], 0, high)
 
     def clean(self):
         cleaned = super().clean()

@@ -25,7 +25,6 @@ def test_buying_out_of_range_names_the_range(amount):
         "1e3",
         "\u0661\u0660\u0660",
         "\uff11\uff10\uff10",
-        "25.505",
         "25,00",
         "NaN",
         "Infinity",
@@ -34,6 +33,22 @@ def test_buying_out_of_range_names_the_range(amount):
 )
 def test_buying_refuses_anything_but_a_plain_amount(amount):
     assert _buy_errors(amount) == [PLAIN_AMOUNT_ERROR]
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("25.505", "Use at most two decimal places (whole cents)."),
+        ("0.001", "Use at most two decimal places (whole cents)."),
+        ("99999999999999999999", "That amount is far too large."),
+    ],
+)
+def test_buying_a_plain_but_impossible_amount_says_what_is_wrong(amount, message):
+    assert _buy_errors(amount) == [message]
+
+
+def test_buying_out_of_range_with_many_digits_still_names_the_range():
+    assert _buy_errors("123456789.34") == ["Enter an amount between $5 and $10,000."]
 
 
 @pytest.mark.parametrize(
@@ -46,7 +61,7 @@ def test_buying_a_plain_amount_cleans_to_micros(amount, micros):
 
 
 @pytest.mark.parametrize("field", ["threshold", "amount", "monthly_cap"])
-@pytest.mark.parametrize("value", ["1e3", "\u0665", "-0.001"])
+@pytest.mark.parametrize("value", ["1e3", "\u0665", "5%"])
 def test_top_up_refuses_anything_but_a_plain_amount(field, value):
     form = AutoTopUpForm(TOP_UP | {field: value})
     assert not form.is_valid()
@@ -60,7 +75,8 @@ def test_top_up_refuses_anything_but_a_plain_amount(field, value):
         ("threshold", "10000.01", "Enter an amount between $0 and $10,000."),
         ("amount", "4", "Enter an amount between $5 and $10,000."),
         ("amount", "50000", "Enter an amount between $5 and $10,000."),
-        ("monthly_cap", "-1", "Enter a cap of $0 or more."),
+        ("monthly_cap", "-1", "Enter an amount between $0 and $1,000,000."),
+        ("monthly_cap", "1000000000", "Enter an amount between $0 and $1,000,000."),
     ],
 )
 def test_top_up_out_of_range_names_the_range(field, value, message):
