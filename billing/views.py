@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 ENTRIES_PER_PAGE = 25
 
 
+# Balances and payments change under it: Back must not show a stale copy.
+@never_cache
 @require_GET
 @group_view(Capability.MANAGE_BILLING)
 def overview(request: HttpRequest, group: ApiGroup) -> HttpResponse:

@@ -45,6 +45,12 @@ def test_member_gets_403_and_outsider_404(member_client, outsider_client, group)
     assert not AutoTopUp.objects.exists()
 
 
+def test_the_billing_page_is_never_served_from_a_cache(admin_client, group):
+    # Back after a purchase or a bank's check must show the balance as it is.
+    response = admin_client.get(_url(group, "overview"))
+    assert "no-store" in response["Cache-Control"]
+
+
 def test_history_pages_through_entries(admin_client, group):
     for n in range(30):
         grant_credits(group, to_micros("1"), f"grant {n}")
