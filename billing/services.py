@@ -400,12 +400,10 @@ def grant_credits(
             AuditAction.CREDITS_GRANTED,
             actor_label=label,
             target=note.strip(),
+            # In micros, which the activity log shows as dollars, cents when whole.
             changes={
-                "amount": format_money(amount_micros, 6),
-                "balance": [
-                    format_money(move.before_micros, 6),
-                    format_money(move.after_micros, 6),
-                ],
+                "amount_micros": amount_micros,
+                "balance_micros": [move.before_micros, move.after_micros],
             },
         )
     return entry

@@ -22,7 +22,7 @@ def test_grant_credits_adds_an_operator_grant(group, capsys):
     assert get_balance(group.pk) == 25_000_000
     audit = AuditEntry.objects.get(group=group, action=AuditAction.CREDITS_GRANTED)
     assert audit.actor_display == "operator"
-    assert audit.changes["balance"] == ["$0.000000", "$25.000000"]
+    assert audit.changes["balance_micros"] == [0, 25_000_000]
     assert "balance now $25.00" in capsys.readouterr().out
 
 

@@ -189,6 +189,17 @@ def test_activity_shows_a_change_named_like_a_relation_of_the_group(
     assert "Limits:" in html and "<ins>5</ins>" in html
 
 
+def test_an_operator_grant_reads_in_dollars_and_cents_in_the_activity_log(
+    group, admin_client
+):
+    from billing.services import grant_credits
+
+    grant_credits(group, 25_000_000, "Welcome")
+    html = admin_client.get(_activity(group)).content.decode()
+    assert "Amount:</span> $25.00" in html
+    assert "<del>$0.00</del> → <ins>$25.00</ins>" in html
+
+
 def test_activity_filters_by_action_across_pages(group, admin_client, admin_user):
     for n in range(60):
         record_audit(group, admin_user, AuditAction.ROLE_CHANGED, target=f"r{n}@x")
