@@ -74,6 +74,18 @@ def test_the_demo_credit_history_starts_with_the_grant_and_never_goes_negative()
 
 
 @pytest.mark.django_db
+def test_the_demo_key_was_made_before_its_first_call():
+    from apikeys.models import ApiKey
+    from usage.models import UsageEvent
+
+    call_command("seed_demo")
+    key = ApiKey.objects.get(group__slug="demo")
+    first_call = UsageEvent.objects.filter(api_key=key).order_by("created_at").first()
+    assert first_call is not None
+    assert key.created_at < first_call.created_at <= key.last_used_at
+
+
+@pytest.mark.django_db
 def test_seed_demo_runs_again_after_the_demo_invitation_was_accepted():
     from members.demo import DEMO_INVITEE
     from tests.factories import UserFactory
