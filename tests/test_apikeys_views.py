@@ -1,4 +1,5 @@
 import re
+from datetime import datetime
 
 import pytest
 
@@ -116,6 +117,19 @@ def test_admin_revokes_a_key(group, key, admin_client):
     key.refresh_from_db()
     assert key.status == KeyStatus.REVOKED
     assert admin_client.get(f"/g/{group.slug}/keys/{key.pk}/").status_code == 200
+
+
+def test_key_revoked_in_its_grace_period_shows_no_stop_time_ahead(
+    group, key, admin_client
+):
+    regenerate_key(key, None, grace_minutes=60)
+    admin_client.post(f"/g/{group.slug}/keys/{key.pk}/revoke/")
+    key.refresh_from_db()
+    page = admin_client.get(f"/g/{group.slug}/keys/{key.pk}/").content.decode()
+    shown = re.findall(r'<time datetime="([^"]+)"', page)
+    assert shown
+    assert max(map(datetime.fromisoformat, shown)) <= key.revoked_at
+    assert "Revoke key" not in page
 
 
 def test_revoke_is_post_only(group, key, admin_client):
