@@ -49,6 +49,27 @@ def test_keys_show_blocked_when_the_group_is_out_of_credits(group, key, member_c
     assert "Blocked" not in page and ">Active<" in page
 
 
+def _badges(page: str) -> list[str]:
+    return re.findall(r'<span class="badge [^"]*">([^<]+)</span>', page)
+
+
+def test_key_replaced_at_once_is_labelled_replaced_not_revoked(
+    group, key, admin_client
+):
+    fund(group)
+    new = regenerate_key(key, None, grace_minutes=0).key
+    by_hand = issue_key(group, None, "staging").key
+    admin_client.post(f"/g/{group.slug}/keys/{by_hand.pk}/revoke/")
+    listing = admin_client.get(f"/g/{group.slug}/keys/").content.decode()
+    assert sorted(_badges(listing)) == ["Active", "Replaced", "Revoked"]
+    page = admin_client.get(f"/g/{group.slug}/keys/{key.pk}/").content.decode()
+    assert _badges(page) == ["Replaced"]
+    assert ">Stopped</th>" in page and ">Revoked</th>" not in page
+    assert f'/keys/{new.pk}/">{new.display_name}</a>' in page
+    page = admin_client.get(f"/g/{group.slug}/keys/{by_hand.pk}/").content.decode()
+    assert _badges(page) == ["Revoked"] and ">Revoked</th>" in page
+
+
 def test_admin_creates_a_key_and_sees_the_secret_once(group, admin_client):
     url = f"/g/{group.slug}/keys/new/"
     assert admin_client.get(url).status_code == 200
