@@ -219,6 +219,15 @@ def test_key_detail_for_admin_member_and_outsider(
     assert outsider_client.get(url).status_code == 404
 
 
+def test_key_page_says_plainly_that_last_use_is_kept_to_the_minute(
+    group, key, member_client
+):
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=key.created_at)
+    page = member_client.get(f"/g/{group.slug}/keys/{key.pk}/").content.decode()
+    assert "(to the minute)" not in page
+    assert "Last use is recorded to the minute." in page
+
+
 def test_another_groups_key_is_not_found(group, admin_client, outsider):
     from groups.models import Membership
 
