@@ -217,3 +217,11 @@ def test_seller_country_is_named_like_the_buyers(group, invoice, receipt, admin_
             text = response.content.decode()
         assert "United States of America" in text, url
         assert "\nUS\n" not in text and "US<br>" not in text, url
+
+
+def test_pdf_period_reads_as_on_the_page(group, invoice, admin_client):
+    base = f"/g/{group.slug}/invoices/{invoice.number}/"
+    period = "1 Mar to 31 Mar 2026 (UTC)"
+    assert period in admin_client.get(base).content.decode()
+    pdf = admin_client.get(f"{base}pdf/")
+    assert period in PdfReader(BytesIO(pdf.content)).pages[0].extract_text()
