@@ -101,23 +101,38 @@ def _issue(group, actor, name: str, actor_label: str, form_token: str) -> Issued
 
 
 def revoke_key(key: ApiKey, actor: User | None) -> ApiKey:
-    """Stop the key at once; every worker sees it on its next request."""
+    """Stop the key at once; every worker sees it on its next request.
+
+    A key in its grace period stops now, not when the grace period would have
+    ended, and its stop time says so.
+    """
+    now = timezone.now()
     with transaction.atomic():
         locked = ApiKey.objects.select_for_update().get(pk=key.pk)
-        if locked.status == KeyStatus.REVOKED:
-            raise KeyStateError("This key is already revoked.")
+        _check_revocable(locked, now)
+        changes = {"status": [KeyStatus.ACTIVE.value, KeyStatus.REVOKED.value]}
+        if locked.expires_at is not None:
+            changes["expires_at"] = [locked.expires_at.isoformat(), now.isoformat()]
+            locked.expires_at = now
         locked.status = KeyStatus.REVOKED
-        locked.revoked_at = timezone.now()
-        locked.save(update_fields=["status", "revoked_at"])
+        locked.revoked_at = now
+        locked.save(update_fields=["status", "revoked_at", "expires_at"])
         record_audit(
             locked.group,
             actor,
             AuditAction.KEY_REVOKED,
             target=locked.display_name,
-            changes={"status": [KeyStatus.ACTIVE.value, KeyStatus.REVOKED.value]},
+            changes=changes,
         )
     logger.info("api key revoked group=%s key=%s", locked.group_id, locked.pk)
     return locked
+
+
+def _check_revocable(key: ApiKey, now) -> None:
+    if key.status == KeyStatus.REVOKED:
+        raise KeyStateError("This key is already revoked.")
+    if key.has_expired(now):
+        raise KeyStateError("This key already stopped when its grace period ended.")
 
 
 def _check_regenerable(key: ApiKey, now) -> None:

@@ -32,15 +32,40 @@ class KeyState(NamedTuple):
 
 
 def _key_state(key: ApiKey, balance_micros: int, now: datetime) -> KeyState:
+    if _was_replaced_at_once(key) or key.has_expired(now):
+        # The API answers both expired_api_key: a new key replaced this one.
+        return KeyState("Replaced", "danger")
     if key.status == KeyStatus.REVOKED:
         return KeyState("Revoked", "danger")
-    if key.has_expired(now):
-        return KeyState("Expired (replaced)", "danger")
     if balance_micros <= 0:
         return KeyState("Blocked: out of credits", "warn")
     if key.expires_at is not None:
         return KeyState("Replaced, in grace period", "warn")
     return KeyState("Active", "ok")
+
+
+def _was_replaced_at_once(key: ApiKey) -> bool:
+    # Regenerating with no grace period revokes the old key and sets no expiry;
+    # a key revoked by hand during its grace period keeps its (shortened) expiry.
+    return (
+        key.status == KeyStatus.REVOKED and key.is_replaced and key.expires_at is None
+    )
+
+
+class StopRow(NamedTuple):
+    """When the key stopped working, or will, as the key page words it."""
+
+    label: str
+    at: datetime
+
+
+def _stop_row(key: ApiKey, now: datetime) -> StopRow | None:
+    if key.revoked_at is not None:
+        label = "Stopped" if _was_replaced_at_once(key) else "Revoked"
+        return StopRow(label, key.revoked_at)
+    if key.expires_at is not None:
+        return StopRow("Stopped" if key.has_expired(now) else "Stops", key.expires_at)
+    return None
 
 
 def _group_key(group: ApiGroup, key_id: int) -> ApiKey:
@@ -111,10 +136,12 @@ def key_create(request: GroupRequest, group: ApiGroup) -> HttpResponse:
 @group_view(Capability.VIEW_KEYS)
 def key_detail(request: GroupRequest, group: ApiGroup, key_id: int) -> HttpResponse:
     key = _group_key(group, key_id)
+    now = timezone.now()
     context = {
         "group": group,
         "key": key,
-        "state": _key_state(key, get_balance(group.pk), timezone.now()),
+        "state": _key_state(key, get_balance(group.pk), now),
+        "stop": _stop_row(key, now),
         "replaces": ApiKey.objects.filter(replaced_by=key).first(),
         "can_manage": _can_manage(request),
         "regenerate_form": KeyRegenerateForm(),

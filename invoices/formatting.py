@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from django_countries import countries
+
 from portal.money import from_micros
 
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
@@ -49,6 +51,19 @@ def card_label(brand: str, last4: str) -> str:
         return ""
     name = _CARD_BRANDS.get(brand.lower(), brand.title() or "Card")
     return f"{name} ending in {last4}"
+
+
+def country_named(address_lines: list[str]) -> list[str]:
+    """Spell out a last line that is a country code ("US"), as buyers' countries are.
+
+    The seller's address comes from a setting written by hand; a code there would
+    sit oddly beside the buyer's country, which is always named.
+    """
+    if address_lines:
+        name = countries.name(address_lines[-1].strip().upper())
+        if name:
+            return [*address_lines[:-1], str(name)]
+    return address_lines
 
 
 def _exponent(value: Decimal) -> int:

@@ -14,7 +14,7 @@ from django.utils.functional import cached_property
 from apikeys.models import ApiKey
 from billing.models import LedgerEntry, LedgerKind
 from groups.models import ApiGroup
-from invoices.formatting import places_for
+from invoices.formatting import country_named, places_for
 from invoices.periods import last_day
 
 
@@ -89,7 +89,8 @@ class IssuedDocument(models.Model):
 
     @property
     def seller_address_lines(self) -> list[str]:
-        return [line for line in self.seller_address.splitlines() if line]
+        lines = [line for line in self.seller_address.splitlines() if line]
+        return country_named(lines)
 
 
 class Invoice(IssuedDocument):

@@ -217,7 +217,8 @@ def _invoice_facts(invoice: Invoice) -> list[tuple[str, str]]:
 
 
 def _period_span(invoice: Invoice) -> str:
-    return f"{invoice.period:%-d %b} to {invoice.period_last_day:%-d %b %Y}"
+    # Worded as on the invoice page: periods are calendar months in UTC.
+    return f"{invoice.period:%-d %b} to {invoice.period_last_day:%-d %b %Y} (UTC)"
 
 
 def _receipt_facts(receipt: Receipt) -> list[tuple[str, str]]:

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -42,6 +43,36 @@ def test_revoke_key_stops_it_and_audits(group, admin_user):
     with pytest.raises(KeyStateError):
         revoke_key(key, admin_user)
     assert AuditEntry.objects.filter(action=AuditAction.KEY_REVOKED).count() == 1
+
+
+def test_revoking_a_key_in_its_grace_period_stops_it_now(group, admin_user):
+    old = issue_key(group, admin_user, "prod").key
+    regenerate_key(old, admin_user, grace_minutes=60)
+    old.refresh_from_db()
+    grace_end = old.expires_at
+    revoke_key(old, admin_user)
+    old.refresh_from_db()
+    assert old.expires_at == old.revoked_at < grace_end
+    audit = AuditEntry.objects.get(action=AuditAction.KEY_REVOKED)
+    assert audit.changes == {
+        "status": ["active", "revoked"],
+        "expires_at": [grace_end.isoformat(), old.revoked_at.isoformat()],
+    }
+
+
+def test_a_key_whose_grace_period_ended_cannot_be_revoked(group, admin_user):
+    old = issue_key(group, admin_user, "prod").key
+    regenerate_key(old, admin_user, grace_minutes=5)
+    old.refresh_from_db()
+    after = old.expires_at + timedelta(minutes=1)
+    with (
+        time_machine.travel(after, tick=False),
+        pytest.raises(KeyStateError, match="already stopped"),
+    ):
+        revoke_key(old, admin_user)
+    old.refresh_from_db()
+    assert old.status == KeyStatus.ACTIVE and old.revoked_at is None
+    assert not AuditEntry.objects.filter(action=AuditAction.KEY_REVOKED).exists()
 
 
 def test_regenerate_without_grace_revokes_the_old_key(group, admin_user):

@@ -1,4 +1,5 @@
 import re
+from datetime import datetime
 
 import pytest
 
@@ -46,6 +47,27 @@ def test_keys_show_blocked_when_the_group_is_out_of_credits(group, key, member_c
     fund(group)
     page = member_client.get(f"/g/{group.slug}/keys/").content.decode()
     assert "Blocked" not in page and ">Active<" in page
+
+
+def _badges(page: str) -> list[str]:
+    return re.findall(r'<span class="badge [^"]*">([^<]+)</span>', page)
+
+
+def test_key_replaced_at_once_is_labelled_replaced_not_revoked(
+    group, key, admin_client
+):
+    fund(group)
+    new = regenerate_key(key, None, grace_minutes=0).key
+    by_hand = issue_key(group, None, "staging").key
+    admin_client.post(f"/g/{group.slug}/keys/{by_hand.pk}/revoke/")
+    listing = admin_client.get(f"/g/{group.slug}/keys/").content.decode()
+    assert sorted(_badges(listing)) == ["Active", "Replaced", "Revoked"]
+    page = admin_client.get(f"/g/{group.slug}/keys/{key.pk}/").content.decode()
+    assert _badges(page) == ["Replaced"]
+    assert ">Stopped</th>" in page and ">Revoked</th>" not in page
+    assert f'/keys/{new.pk}/">{new.display_name}</a>' in page
+    page = admin_client.get(f"/g/{group.slug}/keys/{by_hand.pk}/").content.decode()
+    assert _badges(page) == ["Revoked"] and ">Revoked</th>" in page
 
 
 def test_admin_creates_a_key_and_sees_the_secret_once(group, admin_client):
@@ -118,6 +140,19 @@ def test_admin_revokes_a_key(group, key, admin_client):
     assert admin_client.get(f"/g/{group.slug}/keys/{key.pk}/").status_code == 200
 
 
+def test_key_revoked_in_its_grace_period_shows_no_stop_time_ahead(
+    group, key, admin_client
+):
+    regenerate_key(key, None, grace_minutes=60)
+    admin_client.post(f"/g/{group.slug}/keys/{key.pk}/revoke/")
+    key.refresh_from_db()
+    page = admin_client.get(f"/g/{group.slug}/keys/{key.pk}/").content.decode()
+    shown = re.findall(r'<time datetime="([^"]+)"', page)
+    assert shown
+    assert max(map(datetime.fromisoformat, shown)) <= key.revoked_at
+    assert "Revoke key" not in page
+
+
 def test_revoke_is_post_only(group, key, admin_client):
     assert admin_client.get(f"/g/{group.slug}/keys/{key.pk}/revoke/").status_code == 405
     key.refresh_from_db()
@@ -182,6 +217,15 @@ def test_key_detail_for_admin_member_and_outsider(
     assert member_page.status_code == 200
     assert "Revoke key" not in member_page.content.decode()
     assert outsider_client.get(url).status_code == 404
+
+
+def test_key_page_says_plainly_that_last_use_is_kept_to_the_minute(
+    group, key, member_client
+):
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=key.created_at)
+    page = member_client.get(f"/g/{group.slug}/keys/{key.pk}/").content.decode()
+    assert "(to the minute)" not in page
+    assert "Last use is recorded to the minute." in page
 
 
 def test_another_groups_key_is_not_found(group, admin_client, outsider):

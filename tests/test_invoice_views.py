@@ -203,3 +203,25 @@ def test_overview_shows_admins_the_latest_invoice_and_members_nothing_of_it(
     member_html = member_client.get(url).content.decode()
     assert "Latest invoice" in admin_html and invoice.number in admin_html
     assert "Latest invoice" not in member_html and invoice.number not in member_html
+
+
+def test_seller_country_is_named_like_the_buyers(group, invoice, receipt, admin_client):
+    # The default SELLER_ADDRESS ends in a code, as an operator may write it.
+    for document in (invoice, receipt):
+        assert document.seller_address.endswith("\nUS")
+    for url in _urls(group, invoice, receipt)[1:]:
+        response = admin_client.get(url)
+        if url.endswith("/pdf/"):
+            text = PdfReader(BytesIO(response.content)).pages[0].extract_text()
+        else:
+            text = response.content.decode()
+        assert "United States of America" in text, url
+        assert "\nUS\n" not in text and "US<br>" not in text, url
+
+
+def test_pdf_period_reads_as_on_the_page(group, invoice, admin_client):
+    base = f"/g/{group.slug}/invoices/{invoice.number}/"
+    period = "1 Mar to 31 Mar 2026 (UTC)"
+    assert period in admin_client.get(base).content.decode()
+    pdf = admin_client.get(f"{base}pdf/")
+    assert period in PdfReader(BytesIO(pdf.content)).pages[0].extract_text()

@@ -286,6 +286,16 @@ def test_dates_without_the_custom_range_are_a_400_next_to_the_field(
     assert member_client.get(_url(group, end="2026-01-01")).status_code == 400
 
 
+def test_error_page_without_a_range_shows_the_default_range(
+    member_client, group, calls
+):
+    response = member_client.get(_url(group, end="2026-01-01"))
+    assert response.status_code == 400
+    assert '<option value="30d" selected>' in _field_block(
+        response.content.decode(), "range"
+    )
+
+
 def test_new_group_is_told_how_to_make_its_first_call(member_client, group, settings):
     response = member_client.get(_url(group))
     content = response.content.decode()

@@ -4,6 +4,10 @@ from django import forms
 
 from usage.ranges import PRESETS
 
+# portal.js sets the form's range to "custom" when a date is picked; without
+# JavaScript a date with another range gets the parser's clear 400.
+_DATE_ATTRS = {"type": "date", "data-sets-range": "custom"}
+
 
 class UsageFilterForm(forms.Form):
     """The usage page's filters. Parsing is `parse_usage_query`; this renders them."""
@@ -11,12 +15,10 @@ class UsageFilterForm(forms.Form):
     range = forms.ChoiceField(choices=list(PRESETS.items()), required=False)
     start = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs=_DATE_ATTRS),
         help_text="With a custom range; in your time zone.",
     )
-    end = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs=_DATE_ATTRS))
     model = forms.ChoiceField(required=False)
     key = forms.ChoiceField(required=False, label="API key")
 

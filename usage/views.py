@@ -1,7 +1,7 @@
 import logging
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -12,7 +12,7 @@ from usage.charts import chart_svg, model_colors, series_table, stacked_chart
 from usage.export import csv_lines
 from usage.forms import UsageFilterForm
 from usage.queries import has_usage, models_ever_used, models_used, usage_report
-from usage.ranges import RangeError, UsageQuery, parse_usage_query
+from usage.ranges import DEFAULT_PRESET, RangeError, UsageQuery, parse_usage_query
 from usage.templatetags.usage_format import format_cost
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,16 @@ def _parse(request: HttpRequest, group: ApiGroup, keys: list[ApiKey]) -> UsageQu
     return query
 
 
+def _filter_data(request: HttpRequest) -> QueryDict | None:
+    """The submitted filters, showing the range the page used when none was sent."""
+    if not request.GET:
+        return None
+    data = request.GET.copy()
+    if not data.get("range"):
+        data["range"] = DEFAULT_PRESET
+    return data
+
+
 @require_GET
 @group_view(Capability.VIEW_USAGE)
 def usage_dashboard(request: HttpRequest, group: ApiGroup) -> HttpResponse:
@@ -48,7 +58,7 @@ def usage_dashboard(request: HttpRequest, group: ApiGroup) -> HttpResponse:
         query = _parse(request, group, keys)
     except RangeError as error:
         form = UsageFilterForm(
-            request.GET, models=sorted(models_ever_used(group.pk)), keys=keys
+            _filter_data(request), models=sorted(models_ever_used(group.pk)), keys=keys
         )
         form.show_only_error(error.field, str(error))
         return render(
@@ -57,7 +67,7 @@ def usage_dashboard(request: HttpRequest, group: ApiGroup) -> HttpResponse:
 
     report = usage_report(group.pk, query, keys)
     form = UsageFilterForm(
-        request.GET or None,
+        _filter_data(request),
         initial={"range": query.preset},
         models=_filter_models(group, query, report.models),
         keys=keys,

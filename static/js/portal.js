@@ -23,6 +23,15 @@
     });
   });
 
+  // Picking a date in the usage filters means a custom range:
+  // <input data-sets-range="custom"> in a form with a "range" select.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    var value = input.getAttribute && input.getAttribute("data-sets-range");
+    var range = value && input.form && input.form.elements.namedItem("range");
+    if (range && input.value) range.value = value;
+  });
+
   // Forms that ask for confirmation: <form data-confirm="Really?">.
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute("data-confirm");
