@@ -410,13 +410,9 @@ def test_api_calls_need_no_csrf_token_or_session(group, secret):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_metered_call_takes_at_most_two_database_round_trips(postgres, client):
-    from tests.factories import GroupFactory
-
-    seed_catalog()
-    group = GroupFactory()
-    fund(group)
-    secret = new_secret(group)
+def test_a_metered_call_takes_at_most_two_database_round_trips(
+    postgres, client, group, secret
+):
     post_chat(client, secret, chat_body())  # warms this process's price book
     with CaptureQueriesContext(connection) as captured:
         response = post_chat(client, secret, _worked_example())
@@ -426,15 +422,11 @@ def test_a_metered_call_takes_at_most_two_database_round_trips(postgres, client)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_key_lookup_and_debit_are_prepared_once_per_connection(postgres, client):
+def test_the_key_lookup_and_debit_are_prepared_once_per_connection(
+    postgres, client, secret
+):
     # Parsing and planning them on every call cost PostgreSQL twice the CPU of
     # running them.
-    from tests.factories import GroupFactory
-
-    seed_catalog()
-    group = GroupFactory()
-    fund(group)
-    secret = new_secret(group)
     for _ in range(3):
         assert post_chat(client, secret, chat_body()).status_code == 200
 
@@ -449,17 +441,11 @@ def test_the_key_lookup_and_debit_are_prepared_once_per_connection(postgres, cli
 
 @pytest.mark.django_db(transaction=True)
 def test_a_call_after_the_database_dropped_the_connection_still_succeeds(
-    postgres, client, settings
+    postgres, client, settings, secret
 ):
     # With health checks on (the default), the hot path checks a reused
     # connection as Django's own cursors do, instead of failing on a dead one.
-    from tests.factories import GroupFactory
-
     settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    seed_catalog()
-    group = GroupFactory()
-    fund(group)
-    secret = new_secret(group)
     assert post_chat(client, secret, chat_body()).status_code == 200
     pid = connection.connection.info.backend_pid
     other = connections.create_connection("default")
