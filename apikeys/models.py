@@ -82,3 +82,21 @@ class ApiKey(models.Model):
     @property
     def is_replaced(self) -> bool:
         return self.replaced_by_id is not None
+
+    @property
+    def was_replaced_at_once(self) -> bool:
+        return stopped_by_replacement(self.status, self.replaced_by_id, self.expires_at)
+
+
+def stopped_by_replacement(status: str, replaced_by_id, expires_at) -> bool:
+    """Whether a stopped key was stopped by regenerating it, not revoked by hand.
+
+    Regenerating with no grace period revokes the old key and sets no stop time;
+    a key revoked by hand during its grace period keeps its (shortened) one. The
+    API reads the same facts from its key lookup, without a model instance.
+    """
+    return (
+        status == KeyStatus.REVOKED
+        and replaced_by_id is not None
+        and expires_at is None
+    )

@@ -32,7 +32,7 @@ class KeyState(NamedTuple):
 
 
 def _key_state(key: ApiKey, balance_micros: int, now: datetime) -> KeyState:
-    if _was_replaced_at_once(key) or key.has_expired(now):
+    if key.was_replaced_at_once or key.has_expired(now):
         # The API answers both expired_api_key: a new key replaced this one.
         return KeyState("Replaced", "danger")
     if key.status == KeyStatus.REVOKED:
@@ -44,14 +44,6 @@ def _key_state(key: ApiKey, balance_micros: int, now: datetime) -> KeyState:
     return KeyState("Active", "ok")
 
 
-def _was_replaced_at_once(key: ApiKey) -> bool:
-    # Regenerating with no grace period revokes the old key and sets no expiry;
-    # a key revoked by hand during its grace period keeps its (shortened) expiry.
-    return (
-        key.status == KeyStatus.REVOKED and key.is_replaced and key.expires_at is None
-    )
-
-
 class StopRow(NamedTuple):
     """When the key stopped working, or will, as the key page words it."""
 
@@ -61,7 +53,7 @@ class StopRow(NamedTuple):
 
 def _stop_row(key: ApiKey, now: datetime) -> StopRow | None:
     if key.revoked_at is not None:
-        label = "Stopped" if _was_replaced_at_once(key) else "Revoked"
+        label = "Stopped" if key.was_replaced_at_once else "Revoked"
         return StopRow(label, key.revoked_at)
     if key.expires_at is not None:
         return StopRow("Stopped" if key.has_expired(now) else "Stops", key.expires_at)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from django.http import HttpRequest
 from django.utils import timezone
 
-from apikeys.models import ApiKey, KeyStatus
+from apikeys.models import ApiKey, KeyStatus, stopped_by_replacement
 from apikeys.secrets import hash_key, hashes_match, parse_key
 from billing.models import BillingAccount
 from gateway import errors
@@ -65,15 +65,6 @@ def _aware(moment: datetime | str | None) -> datetime | None:
     return moment
 
 
-def _stopped(*, replaced: bool, had_grace: bool) -> errors.ApiError:
-    # Regenerating with "stop the old key now" revokes the old key, but its client
-    # should learn that a new key replaced it; a replaced key revoked by hand
-    # during its grace period was withdrawn, and says so.
-    if replaced and not had_grace:
-        return errors.expired_key()
-    return errors.revoked_key()
-
-
 def authenticate(request: HttpRequest) -> Caller:
     """Return the caller, or raise a 401 ApiError; malformed keys cost no query."""
     key = _bearer_key(request)
@@ -83,8 +74,12 @@ def authenticate(request: HttpRequest) -> Caller:
         raise errors.unknown_key()
     key_id, group_id, _, status, expires_at, replaced_by, balance, purchased = row
     now = timezone.now()
+    if stopped_by_replacement(status, replaced_by, expires_at):
+        # Its client should learn that a new key replaced it, not that it was
+        # withdrawn.
+        raise errors.expired_key()
     if status != KeyStatus.ACTIVE:
-        raise _stopped(replaced=replaced_by is not None, had_grace=bool(expires_at))
+        raise errors.revoked_key()
     expires_at = _aware(expires_at)
     if expires_at is not None and expires_at <= now:
         raise errors.expired_key()
