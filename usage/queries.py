@@ -103,6 +103,11 @@ def models_ever_used(group_id: int) -> set[str]:
     return set(rows.values_list("model", flat=True).distinct().order_by())
 
 
+def has_used_model(group_id: int, model: str) -> bool:
+    """Whether the group ever called `model`: one index lookup, not the list."""
+    return ModelHourRollup.objects.filter(group_id=group_id, model=model).exists()
+
+
 def has_usage(group_id: int) -> bool:
     return ModelHourRollup.objects.filter(group_id=group_id).exists()
 

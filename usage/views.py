@@ -11,7 +11,13 @@ from groups.models import ApiGroup, Capability
 from usage.charts import chart_svg, model_colors, series_table, stacked_chart
 from usage.export import csv_lines
 from usage.forms import UsageFilterForm
-from usage.queries import has_usage, models_ever_used, models_used, usage_report
+from usage.queries import (
+    has_usage,
+    has_used_model,
+    models_ever_used,
+    models_used,
+    usage_report,
+)
 from usage.ranges import DEFAULT_PRESET, RangeError, UsageQuery, parse_usage_query
 from usage.templatetags.usage_format import format_cost
 
@@ -30,7 +36,7 @@ def _parse(request: HttpRequest, group: ApiGroup, keys: list[ApiKey]) -> UsageQu
     query = parse_usage_query(request.GET)
     if query.key_id is not None and query.key_id not in {k.pk for k in keys}:
         raise RangeError("That key filter is not a key of this group.", "key")
-    if query.model and query.model not in models_ever_used(group.pk):
+    if query.model and not has_used_model(group.pk, query.model):
         raise RangeError(
             f"This group has no usage of a model named {query.model[:64]!r}: "
             "choose a model from the list.",
