@@ -109,7 +109,8 @@ if not DATABASE_IS_POSTGRES:
 else:
     # psycopg prepares a statement only when asked (portal.db.fetch_one): Django
     # leaves preparation off, and its own cursors bind on the client and never
-    # prepare. Behind PgBouncer, use transaction pooling only from version 1.21.
+    # prepare. Behind PgBouncer's transaction pooling this needs version 1.21 or
+    # later with max_prepared_statements above zero.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
